@@ -1,0 +1,13 @@
+"""Compliance metrics."""
+
+from __future__ import annotations
+
+from bsb_core.metrics.document import Parsed
+from bsb_core.metrics.registry import REGISTRY, Value
+
+FAMILY = "compliance"
+
+
+def compute(parsed: Parsed) -> dict[str, Value]:
+    """Return this family's metric values for one response."""
+    return {}

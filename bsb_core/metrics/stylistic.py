@@ -1,0 +1,13 @@
+"""Stylistic metrics."""
+
+from __future__ import annotations
+
+from bsb_core.metrics.document import Parsed
+from bsb_core.metrics.registry import REGISTRY, Value
+
+FAMILY = "stylistic"
+
+
+def compute(parsed: Parsed) -> dict[str, Value]:
+    """Return this family's metric values for one response."""
+    return {}

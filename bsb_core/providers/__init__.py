@@ -1,0 +1,1 @@
+"""Model providers, named ``provider/model`` as instructor names them, plus the simulator."""

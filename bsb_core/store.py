@@ -1,0 +1,497 @@
+"""The BSB store: SQLite schema, numbered migrations and every query BSB runs.
+
+This is the only module that writes SQL. Tables follow the data model: ``models``, ``runs``,
+``prompts``, ``responses``, ``metric_values`` and ``signatures``; ``migrations`` records
+which numbered migrations a database has applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bsb_core.paths import db_path
+
+log = logging.getLogger(__name__)
+
+# Milliseconds a writer waits for another connection's lock before SQLite reports "database is locked".
+BUSY_TIMEOUT_MS = 60_000
+
+
+def utc_now() -> str:
+    """Return the current UTC time as an ISO 8601 string with seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise ``value`` with sorted keys and no spaces, so equal values hash equally."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(*parts: Any, length: int = 16) -> str:
+    """Return a hex SHA-256 prefix over the canonical JSON of ``parts``."""
+    digest = hashlib.sha256(canonical_json(list(parts)).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:length]
+
+
+# --- migrations -----------------------------------------------------------------------------
+# Each migration is a function applied once, in order, and recorded in the `migrations` table.
+# Never edit a migration that has shipped: add a new numbered one instead.
+
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = []
+
+
+def migration(number: int, name: str) -> Callable[[Callable[[sqlite_utils.Database], None]], Callable[[sqlite_utils.Database], None]]:
+    """Register ``fn`` as migration ``number``."""
+
+    def register(fn: Callable[[sqlite_utils.Database], None]) -> Callable[[sqlite_utils.Database], None]:
+        MIGRATIONS.append((number, name, fn))
+        return fn
+
+    return register
+
+
+@migration(1, "create_core_tables")
+def _m001_core_tables(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,              -- provider/model, or the model name of an import
+            provider TEXT NOT NULL,          -- openai, anthropic, sim, import, ...
+            params TEXT NOT NULL DEFAULT '{}',
+            params_hash TEXT NOT NULL,
+            simulated INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX models_name_params ON models (name, params_hash);
+
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,              -- import | collect
+            status TEXT NOT NULL,            -- running | completed | partial | failed
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            suite TEXT,
+            suite_hash TEXT,
+            source TEXT,                     -- imported file, for imports
+            config TEXT NOT NULL DEFAULT '{}',
+            stats TEXT NOT NULL DEFAULT '{}',
+            prefect_flow_run_id TEXT
+        );
+
+        CREATE TABLE prompts (
+            id TEXT PRIMARY KEY,             -- content hash
+            suite TEXT NOT NULL,
+            stream TEXT NOT NULL,            -- paraphrase | baseline | contrast
+            topic TEXT,
+            variant TEXT,
+            text TEXT NOT NULL,
+            constraints TEXT NOT NULL DEFAULT '[]',
+            source_id TEXT,                  -- id in the source data set, e.g. ae-012
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX prompts_suite_stream ON prompts (suite, stream);
+
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            prompt_id TEXT NOT NULL REFERENCES prompts(id),
+            sample INTEGER NOT NULL DEFAULT 0,
+            system_hash TEXT NOT NULL DEFAULT '',
+            scope_key TEXT NOT NULL DEFAULT '',
+            text TEXT,
+            is_empty INTEGER NOT NULL DEFAULT 0,
+            messages TEXT NOT NULL DEFAULT '[]',
+            params TEXT NOT NULL DEFAULT '{}',
+            model_version TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            latency_ms REAL,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            error TEXT,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX responses_identity
+            ON responses (model_id, prompt_id, sample, system_hash, scope_key);
+        CREATE INDEX responses_run ON responses (run_id);
+
+        CREATE TABLE metric_values (
+            response_id INTEGER NOT NULL REFERENCES responses(id),
+            metric TEXT NOT NULL,
+            value REAL,
+            null_reason TEXT,
+            metric_set_version TEXT NOT NULL,
+            pipeline TEXT NOT NULL,
+            PRIMARY KEY (response_id, metric, metric_set_version)
+        );
+        CREATE INDEX metric_values_metric ON metric_values (metric, response_id);
+        CREATE INDEX metric_values_response ON metric_values (response_id);
+
+        CREATE TABLE signatures (
+            id INTEGER PRIMARY KEY,
+            model_id INTEGER NOT NULL REFERENCES models(id),
+            scope TEXT NOT NULL,
+            computed_at TEXT NOT NULL,
+            card TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX signatures_model_scope ON signatures (model_id, scope);
+        """
+    )
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[int]:
+    """Apply every migration the database has not recorded; return the numbers applied."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT id FROM migrations").fetchall()}
+    applied = []
+    for number, name, fn in sorted(MIGRATIONS, key=lambda item: item[0]):
+        if number in done:
+            continue
+        with db.conn:
+            fn(db)
+            db.execute("INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)", [number, name, utc_now()])
+        log.info("applied migration %03d %s", number, name)
+        applied.append(number)
+    return applied
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    """Outcome of inserting one response: its id and whether the row is new."""
+
+    response_id: int
+    inserted: bool
+
+
+class Store:
+    """A BSB SQLite database with its schema migrated, WAL on and a busy timeout set."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = db_path(path)
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if str(self.path) != ":memory:":
+            self.db.enable_wal()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        apply_migrations(self.db)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # models -----------------------------------------------------------------------------------
+
+    def get_or_create_model(
+        self, name: str, provider: str, params: dict[str, Any] | None = None, simulated: bool = False
+    ) -> int:
+        """Return the id of the model row for ``name`` and ``params``, creating it when missing."""
+        params = params or {}
+        params_hash = content_hash(params)
+        row = self.db.execute(
+            "SELECT id FROM models WHERE name = ? AND params_hash = ?", [name, params_hash]
+        ).fetchone()
+        if row:
+            return int(row[0])
+        with self.db.conn:
+            cursor = self.db.execute(
+                "INSERT INTO models (name, provider, params, params_hash, simulated, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [name, provider, canonical_json(params), params_hash, int(simulated), utc_now()],
+            )
+        return int(cursor.lastrowid)
+
+    def models(self) -> list[dict[str, Any]]:
+        """Return every model with its response count and scored-response count."""
+        sql = """
+            SELECT m.id, m.name, m.provider, m.params, m.simulated, m.created_at,
+                   COUNT(r.id) AS responses,
+                   SUM(CASE WHEN r.error IS NOT NULL THEN 1 ELSE 0 END) AS failed
+            FROM models m LEFT JOIN responses r ON r.model_id = m.id
+            GROUP BY m.id ORDER BY m.name
+        """
+        return [dict(row) for row in self._rows(sql)]
+
+    # runs --------------------------------------------------------------------------------------
+
+    def create_run(self, kind: str, **fields: Any) -> int:
+        """Insert a run with status ``running`` and return its id."""
+        row = {"kind": kind, "status": "running", "started_at": utc_now()}
+        for key in ("suite", "suite_hash", "source", "prefect_flow_run_id"):
+            if key in fields:
+                row[key] = fields[key]
+        row["config"] = canonical_json(fields.get("config", {}))
+        with self.db.conn:
+            cursor = self.db.execute(
+                f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+            )
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any] | None = None) -> None:
+        """Set a run's final status, finish time and statistics."""
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, stats = ? WHERE id = ?",
+                [status, utc_now(), canonical_json(stats or {}), run_id],
+            )
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        """Update columns of a run; dict values are stored as JSON."""
+        if not fields:
+            return
+        values = [canonical_json(v) if isinstance(v, (dict, list)) else v for v in fields.values()]
+        with self.db.conn:
+            self.db.execute(
+                f"UPDATE runs SET {', '.join(f'{key} = ?' for key in fields)} WHERE id = ?", [*values, run_id]
+            )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Return every run, newest first, with its response count."""
+        sql = """
+            SELECT runs.*, (SELECT COUNT(*) FROM responses r WHERE r.run_id = runs.id) AS responses
+            FROM runs ORDER BY id DESC
+        """
+        return [dict(row) for row in self._rows(sql)]
+
+    # prompts -----------------------------------------------------------------------------------
+
+    def upsert_prompt(
+        self,
+        suite: str,
+        stream: str,
+        text: str,
+        topic: str | None = None,
+        variant: str | None = None,
+        constraints: list[dict[str, Any]] | None = None,
+        source_id: str | None = None,
+    ) -> str:
+        """Store a prompt under its content hash and return that id."""
+        constraints = constraints or []
+        prompt_id = content_hash(suite, stream, topic, variant, text, constraints)
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO prompts (id, suite, stream, topic, variant, text, constraints, source_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [prompt_id, suite, stream, topic, variant, text, canonical_json(constraints), source_id, utc_now()],
+            )
+        return prompt_id
+
+    # responses ---------------------------------------------------------------------------------
+
+    def insert_response(
+        self,
+        model_id: int,
+        prompt_id: str,
+        text: str | None,
+        *,
+        run_id: int | None = None,
+        sample: int = 0,
+        system_hash: str = "",
+        scope_key: str = "",
+        messages: list[dict[str, Any]] | None = None,
+        params: dict[str, Any] | None = None,
+        model_version: str | None = None,
+        tokens_in: int | None = None,
+        tokens_out: int | None = None,
+        latency_ms: float | None = None,
+        attempts: int = 1,
+        error: str | None = None,
+        meta: dict[str, Any] | None = None,
+        replace_failed: bool = True,
+    ) -> InsertResult:
+        """Insert a response unless one with the same identity exists.
+
+        The identity is (model, prompt, sample, system-prompt hash, scope key). An existing row
+        that holds an error and no text is replaced when ``replace_failed`` is set, so a retry
+        after an outage fills the gap instead of being skipped as a duplicate.
+        """
+        identity = [model_id, prompt_id, sample, system_hash, scope_key]
+        existing = self.db.execute(
+            "SELECT id, error, text FROM responses WHERE model_id = ? AND prompt_id = ? AND sample = ?"
+            " AND system_hash = ? AND scope_key = ?",
+            identity,
+        ).fetchone()
+        row = {
+            "run_id": run_id,
+            "text": text,
+            "is_empty": int(text is not None and not text.strip()),
+            "messages": canonical_json(messages or []),
+            "params": canonical_json(params or {}),
+            "model_version": model_version,
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "latency_ms": latency_ms,
+            "attempts": attempts,
+            "error": error,
+            "meta": canonical_json(meta or {}),
+            "created_at": utc_now(),
+        }
+        if existing:
+            existing_id, existing_error, existing_text = existing
+            if not (replace_failed and existing_error is not None and existing_text is None):
+                return InsertResult(int(existing_id), False)
+            with self.db.conn:
+                self.db.execute(
+                    f"UPDATE responses SET {', '.join(f'{key} = ?' for key in row)} WHERE id = ?",
+                    [*row.values(), existing_id],
+                )
+                self.db.execute("DELETE FROM metric_values WHERE response_id = ?", [existing_id])
+            return InsertResult(int(existing_id), True)
+
+        columns = ["model_id", "prompt_id", "sample", "system_hash", "scope_key", *row]
+        with self.db.conn:
+            cursor = self.db.execute(
+                f"INSERT INTO responses ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                [*identity, *row.values()],
+            )
+        return InsertResult(int(cursor.lastrowid), True)
+
+    def response_exists(self, model_id: int, prompt_id: str, sample: int, system_hash: str, scope_key: str = "") -> bool:
+        """Return True when a successful response with this identity is stored."""
+        row = self.db.execute(
+            "SELECT 1 FROM responses WHERE model_id = ? AND prompt_id = ? AND sample = ? AND system_hash = ?"
+            " AND scope_key = ? AND error IS NULL",
+            [model_id, prompt_id, sample, system_hash, scope_key],
+        ).fetchone()
+        return row is not None
+
+    def responses_to_score(self, metric_set_version: str) -> Iterator[dict[str, Any]]:
+        """Yield responses with text and no metric values for ``metric_set_version``.
+
+        Each row has ``id``, ``text``, ``constraints`` (parsed JSON) and ``prompt``.
+        """
+        sql = """
+            SELECT r.id, r.text, p.constraints, p.text AS prompt
+            FROM responses r JOIN prompts p ON p.id = r.prompt_id
+            WHERE r.text IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM metric_values mv
+                  WHERE mv.response_id = r.id AND mv.metric_set_version = ?
+              )
+            ORDER BY r.id
+        """
+        for row in self._rows(sql, [metric_set_version]):
+            item = dict(row)
+            item["constraints"] = json.loads(item["constraints"] or "[]")
+            yield item
+
+    def count_responses_to_score(self, metric_set_version: str) -> int:
+        """Return how many responses :meth:`responses_to_score` would yield."""
+        sql = """
+            SELECT COUNT(*) FROM responses r
+            WHERE r.text IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM metric_values mv WHERE mv.response_id = r.id AND mv.metric_set_version = ?
+            )
+        """
+        return int(self.db.execute(sql, [metric_set_version]).fetchone()[0])
+
+    # metric values -----------------------------------------------------------------------------
+
+    def insert_metric_values(self, rows: Iterable[tuple[int, str, float | None, str | None, str, str]]) -> int:
+        """Insert (response_id, metric, value, null_reason, metric_set_version, pipeline) rows.
+
+        Existing rows for the same response, metric and version are kept, so re-scoring is a no-op.
+        Returns the number of rows written.
+        """
+        rows = list(rows)
+        with self.db.conn:
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO metric_values (response_id, metric, value, null_reason, metric_set_version, pipeline)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            return self.db.conn.total_changes - before
+
+    def count(self, table: str) -> int:
+        """Return the row count of one of the store's tables."""
+        if table not in {"models", "runs", "prompts", "responses", "metric_values", "signatures"}:
+            raise ValueError(f"unknown table {table!r}: expected one of models, runs, prompts, responses, metric_values, signatures")
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def metric_frame_rows(
+        self, metric_set_version: str, model_ids: Iterable[int] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield long-format rows (model, response, prompt, stream, topic, variant, metric, value)."""
+        params: list[Any] = [metric_set_version]
+        where = ""
+        if model_ids is not None:
+            ids = list(model_ids)
+            where = f" AND r.model_id IN ({', '.join('?' for _ in ids)})"
+            params.extend(ids)
+        sql = f"""
+            SELECT r.model_id, m.name AS model, r.id AS response_id, r.prompt_id, r.run_id, r.sample,
+                   p.stream, p.topic, p.variant, mv.metric, mv.value
+            FROM metric_values mv
+            JOIN responses r ON r.id = mv.response_id
+            JOIN models m ON m.id = r.model_id
+            JOIN prompts p ON p.id = r.prompt_id
+            WHERE mv.metric_set_version = ?{where}
+        """
+        for row in self._rows(sql, params):
+            yield dict(row)
+
+    # export ------------------------------------------------------------------------------------
+
+    def export_rows(self, metric_set_version: str | None = None) -> Iterator[dict[str, Any]]:
+        """Yield one dict per response: its fields, prompt, ``meta`` and metric values by name."""
+        sql = """
+            SELECT r.id, m.name AS model, m.provider, m.simulated, p.text AS prompt, p.source_id AS prompt_id,
+                   p.stream, p.topic, p.variant, p.constraints, r.sample, r.text AS response, r.is_empty,
+                   r.model_version, r.tokens_in, r.tokens_out, r.latency_ms, r.error, r.meta, r.run_id
+            FROM responses r JOIN models m ON m.id = r.model_id JOIN prompts p ON p.id = r.prompt_id
+            ORDER BY r.id
+        """
+        metric_sql = "SELECT metric, value FROM metric_values WHERE response_id = ?"
+        metric_params: list[Any] = []
+        if metric_set_version:
+            metric_sql += " AND metric_set_version = ?"
+            metric_params.append(metric_set_version)
+        for row in self._rows(sql):
+            item = dict(row)
+            item["constraints"] = json.loads(item["constraints"] or "[]")
+            item["meta"] = json.loads(item["meta"] or "{}")
+            item["metrics"] = {
+                name: value for name, value in self.db.execute(metric_sql, [item["id"], *metric_params]).fetchall()
+            }
+            yield item
+
+    # helpers -----------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: list[Any] | None = None) -> Iterator[sqlite3.Row]:
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        yield from cursor.execute(sql, params or [])
+
+
+def open_store(path: str | os.PathLike[str] | None = None) -> Store:
+    """Open (and migrate) the store at ``path``, ``BSB_DB`` or ``./bsb.db``."""
+    return Store(path)
+
+
+__all__ = ["Store", "InsertResult", "open_store", "apply_migrations", "content_hash", "canonical_json", "utc_now", "Path"]
