@@ -19,5 +19,16 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
+def db_option(fn):
+    """Add ``--db PATH`` (default: ``BSB_DB`` or ``./bsb.db``) to a command."""
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="SQLite store to use. Default: $BSB_DB, else ./bsb.db.",
+    )(fn)
+
+
 # Command modules register themselves on `main`; keep one import per module here.
 from bsb_core import cli_core  # noqa: E402,F401

@@ -193,6 +193,8 @@ class Store:
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if str(self.path) != ":memory:":
             self.db.enable_wal()
+            # With WAL, NORMAL keeps the database consistent after a crash and makes each commit cheap.
+            self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         apply_migrations(self.db)
 

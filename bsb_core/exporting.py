@@ -1,0 +1,67 @@
+"""Writing exported responses: one flat record per response, metadata fields restored."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+# Fields of an exported record, in order; `meta` fields follow, then metrics.
+BASE_FIELDS = ["model", "prompt_id", "prompt", "response", "stream", "topic", "constraints", "sample"]
+EXTRA_FIELDS = ["simulated", "is_empty", "model_version", "tokens_in", "tokens_out", "latency_ms", "error", "run_id"]
+METRIC_PREFIX = "metric:"
+
+
+def flat_record(row: dict[str, Any]) -> dict[str, Any]:
+    """Turn a store export row into the record a user imported, plus BSB's fields and metrics.
+
+    Metadata fields come back at the top level under their original names unless that name is
+    one of BSB's own fields, in which case it stays under ``meta``.
+    """
+    record = {name: row.get(name) for name in BASE_FIELDS}
+    collisions = {}
+    for key, value in (row.get("meta") or {}).items():
+        if key in record or key in EXTRA_FIELDS or key == "metrics":
+            collisions[key] = value
+        else:
+            record[key] = value
+    if collisions:
+        record["meta"] = collisions
+    for name in EXTRA_FIELDS:
+        record[name] = row.get(name)
+    record["simulated"] = bool(record["simulated"])
+    record["is_empty"] = bool(record["is_empty"])
+    record["metrics"] = row.get("metrics", {})
+    return record
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], handle: TextIO) -> int:
+    """Write one JSON object per response; return the count."""
+    count = 0
+    for row in rows:
+        handle.write(json.dumps(flat_record(row), ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(rows: Iterable[dict[str, Any]], handle: TextIO) -> int:
+    """Write responses as CSV: JSON-valued fields as JSON text, one ``metric:NAME`` column per metric."""
+    records = []
+    columns: list[str] = []
+    seen: set[str] = set()
+    for row in rows:
+        record = flat_record(row)
+        metrics = record.pop("metrics")
+        flat = {key: json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value for key, value in record.items()}
+        flat.update({f"{METRIC_PREFIX}{name}": value for name, value in metrics.items()})
+        for key in flat:
+            if key not in seen:
+                seen.add(key)
+                columns.append(key)
+        records.append(flat)
+    writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(record)
+    return len(records)
