@@ -10,6 +10,11 @@ from typing import Any
 FENCED_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
 # Responses longer than this are not searched for embedded JSON objects (quadratic worst case).
 MAX_SCAN_CHARS = 200_000
+# An opener that can start a JSON value: "{" before a key or "}", "[" before a value or "]".
+CANDIDATE_RE = re.compile(r'\{(?=\s*["}])|\[(?=\s*[-"{\[\]0-9tfn])')
+# Most openers tried as the start of embedded JSON.
+# NOTE: JSON preceded by more than this many candidate openers in prose is not found.
+MAX_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -31,14 +36,20 @@ def _loads(text: str) -> tuple[bool, Any]:
 
 
 def _embedded(text: str) -> tuple[bool, Any]:
-    """Try each '{' or '[' as the start of a JSON value, longest-first from the first opener."""
+    """Try '{' and '[' openers as the start of a JSON object or array, from the first one on.
+
+    An opener counts only when the next non-space character can follow it in JSON, so
+    markdown links ("[text](url)") and code braces are skipped. At most MAX_CANDIDATES
+    openers are tried, because each try may scan to the end of the text.
+    """
     decoder = json.JSONDecoder()
-    limit = min(len(text), MAX_SCAN_CHARS)
-    for index in range(limit):
-        if text[index] not in "{[":
-            continue
+    tries = 0
+    for match in CANDIDATE_RE.finditer(text, 0, min(len(text), MAX_SCAN_CHARS)):
+        if tries >= MAX_CANDIDATES:
+            break
+        tries += 1
         try:
-            value, _ = decoder.raw_decode(text, index)
+            value, _ = decoder.raw_decode(text, match.start())
         except (ValueError, RecursionError):
             continue
         if isinstance(value, (dict, list)):
