@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need (chromium for browser tests, poppler-utils for
-# pdftoppm) when they are missing. Needs root or passwordless sudo; skipped when present.
+# pdftoppm, fonts-dejavu-core for PDF cards) when they are missing. Needs root or passwordless sudo; skipped when present.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+# The PDF card's Unicode font; without it cards fall back to latin-1 Helvetica.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
