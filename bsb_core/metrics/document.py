@@ -173,9 +173,9 @@ def split_symbol_runs(line: str) -> str:
     """Insert a space every SYMBOL_CHUNK characters into runs of SYMBOL_RUN_MIN or more symbols.
 
     spaCy's tokenizer strips prefix and suffix characters one at a time, which takes quadratic
-    time on a long run of brackets, quotes or emoji (2,000 "[" take over a second). Runs that
-    long carry no words, so breaking them changes no word count. NOTE: a flag or joined emoji
-    sequence that straddles a break is counted as two emoji.
+    time on a long run of brackets, quotes or emoji. Such a run contains no letter or digit, so
+    breaking it changes no word count. NOTE: a flag or joined emoji sequence that straddles a
+    break is counted as two emoji.
     """
     if len(line) < SYMBOL_RUN_MIN:
         return line

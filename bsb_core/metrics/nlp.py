@@ -32,10 +32,14 @@ def line_sentences(doc: Doc) -> Doc:
     bullet list from merging into one sentence. It runs before the parser, which respects
     boundaries set here and decides the rest.
     """
-    for token in doc[1:]:
-        previous = doc[token.i - 1]
-        if "\n" in previous.text_with_ws and not token.is_space:
+    newline_before = False  # a newline occurs between the previous non-space token and this one
+    for token in doc:
+        if token.is_space:
+            newline_before = newline_before or "\n" in token.text
+            continue
+        if newline_before and token.i > 0:
             token.is_sent_start = True
+        newline_before = "\n" in token.whitespace_
     return doc
 
 
