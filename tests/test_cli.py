@@ -63,7 +63,7 @@ def test_import_score_export_roundtrip(tmp_path):
     assert "scored 1 responses" in scored.output
     assert "scored 0 responses" in rescored.output
     assert record["grader"] == "ann"
-    assert record["metrics"]["words"] == 2
+    assert record["metrics"]["word_count"] == 2
 
 
 def test_missing_file_is_clear_error(tmp_path):
