@@ -11,10 +11,31 @@ from bsb_core.cli import main
 
 
 def iter_commands(group: click.Group, prefix: str = ""):
+    if hasattr(group, "load_plugins"):
+        group.load_plugins()
     for name, command in group.commands.items():
         yield f"{prefix}{name}", command
         if isinstance(command, click.Group):
             yield from iter_commands(command, f"{prefix}{name} ")
+
+
+def test_run_command_comes_from_flows():
+    main.load_plugins()
+    assert main.commands["run"].callback.__module__ == "flows.cli"
+
+
+def test_core_never_imports_flows_or_ui():
+    import ast
+    from pathlib import Path
+
+    offenders = []
+    for path in Path(main.callback.__code__.co_filename).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] in ("flows", "ui", "streamlit", "prefect")]
+    assert offenders == []
 
 
 def test_every_command_has_help():

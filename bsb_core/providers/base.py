@@ -24,6 +24,9 @@ class ChatResult:
     model_version: str | None = None
     tokens_in: int | None = None
     tokens_out: int | None = None
+    # Why generation stopped, in OpenAI's terms where they map: "stop", "length" (max_tokens reached),
+    # "content_filter"; other providers' reasons are passed through as they report them.
+    finish_reason: str | None = None
 
 
 class ProviderError(Exception):

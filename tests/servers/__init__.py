@@ -1,0 +1,1 @@
+"""Local servers for tests: the OpenAI-compatible chat server plus Anthropic and Google wire formats."""

@@ -1,0 +1,137 @@
+"""The app in a real browser: Debian's chromium driven by Playwright against ``streamlit run`` on 127.0.0.1.
+
+Opens every page, submits the recommender form, downloads the PDF card and saves screenshots
+of the overview and a model card under test-artifacts/ (copied by hand to docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures_ui import ui_store  # noqa: F401
+
+from bsb_core.cards import store_cards
+from bsb_core.recommend import profile_from, recommend
+from bsb_core.store import Store
+from ui.server import REPO_ROOT, AppServer
+from ui.tables import model_label
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+# Milliseconds a page may take to finish its script run; a first load reads every card.
+PAGE_TIMEOUT_MS = 180_000
+# Milliseconds the PDF card may take: it renders five charts with vl-convert on click.
+PDF_TIMEOUT_MS = 300_000
+VIEWPORT = {"width": 1400, "height": 1000}
+PAGES = {
+    "": "Overview",
+    "card": "Model card",
+    "compare": "Compare",
+    "drift": "Drift map",
+    "recommend": "Which model fits my task",
+    "runs": "Runs",
+    "settings": "Settings",
+}
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+@pytest.fixture(scope="module")
+def app_url(ui_store):  # noqa: F811
+    """Address of the app served on a free port of 127.0.0.1 with the simulated store."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with AppServer(db=ui_store, log_file=ARTIFACTS / "streamlit.log") as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless chromium context with a fresh user-data folder."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: run scripts/system_deps.sh (make test runs it) to install Debian's chromium")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_ARGS, viewport=VIEWPORT, accept_downloads=True,
+        )  # fmt: skip
+        yield context
+        context.close()
+
+
+def open_page(browser, url: str):
+    """Open ``url`` in a new tab and return it once the app's script run has finished."""
+    page = browser.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.goto(url)
+    page.wait_for_selector(IDLE)
+    return page
+
+
+def wait_for_charts(page) -> None:
+    """Wait until every Altair chart on the page has drawn its canvas or SVG."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+        ".every(chart => chart.querySelector('canvas, svg'))"
+    )
+
+
+@pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "overview")
+def test_browser_opens_page(path, app_url, browser):
+    page = open_page(browser, f"{app_url}/{path}")
+    try:
+        heading = page.locator("h1").first.inner_text()
+        exceptions = page.locator('[data-testid="stException"]').count()
+        not_found = page.get_by_text("Page not found").count()
+    finally:
+        page.close()
+    assert heading == PAGES[path]
+    assert exceptions == 0
+    assert not_found == 0
+
+
+def test_browser_recommender(app_url, browser, ui_store):  # noqa: F811
+    page = open_page(browser, f"{app_url}/recommend")
+    try:
+        page.get_by_role("button", name="Rank models").click()
+        page.get_by_text("Ranking for custom").wait_for()
+        page.wait_for_selector(IDLE)
+        # The summary's first line is the expander's icon name; the label is the last line.
+        first = page.locator('[data-testid="stExpander"] summary').first.inner_text().strip().splitlines()[-1]
+    finally:
+        page.close()
+    with Store(ui_store) as store:
+        best = recommend(store_cards(store), profile_from(None))[0]
+    assert first == f"#1 {model_label(best.model, best.simulated)}: score {best.score:.1f}"
+
+
+def test_browser_pdf_card(app_url, browser):
+    page = open_page(browser, f"{app_url}/card?model=sim/terse")
+    try:
+        with page.expect_download(timeout=PDF_TIMEOUT_MS) as download:
+            page.get_by_role("button", name="Download PDF card").click()
+        target = ARTIFACTS / "sim_terse.card.pdf"
+        download.value.save_as(target)
+    finally:
+        page.close()
+    assert target.read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(("name", "path"), [("overview", ""), ("card", "card?model=sim/bulleteer")])
+def test_browser_screenshot(name, path, app_url, browser):
+    page = open_page(browser, f"{app_url}/{path}")
+    try:
+        wait_for_charts(page)
+        target = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(target))
+    finally:
+        page.close()
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+

@@ -1,0 +1,108 @@
+"""Model card: one model's signature with its charts, tables, paraphrase, excerpts and card downloads.
+
+The model is chosen in the select box or with ``?model=<name>`` in the URL.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bsb_core import card_view
+from ui import charts, data, tables, widgets
+
+st.title("Model card")
+context = widgets.store_context()
+if context is None:
+    st.stop()
+
+card = widgets.model_picker(context.cards, "Model", key="card_model", query_param="model")
+model = card_view.model_name(card)
+widgets.model_header(card)
+
+file_stem = model.replace("/", "_")
+downloads = st.container(horizontal=True)
+with downloads:
+    st.download_button(
+        "Download JSON card", data=data.card_json(context.db, context.version, model),
+        file_name=f"{file_stem}.card.json", mime="application/json", on_click="ignore", icon=":material/data_object:",
+    )  # fmt: skip
+    # The PDF takes seconds to render, so it is made on click (and cached), not on every page load.
+    st.download_button(
+        "Download PDF card", data=lambda: data.card_pdf(context.db, context.version, model),
+        file_name=f"{file_stem}.card.pdf", mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:",
+    )  # fmt: skip
+
+left, right = st.columns(2)
+with left:
+    chart, table = charts.radar([card], size=340)
+    widgets.chart_with_table(chart, table, "trait percentiles", "This card has fewer than 3 traits.")
+with right:
+    chart, table = charts.trait_bars(card)
+    widgets.chart_with_table(chart, table, "trait values with 95% CIs")
+
+st.subheader("Distinctive traits")
+distinctive = tables.distinctive_table(card)
+if distinctive.empty:
+    st.caption("No metric sets this model apart from the others in the scope (or it is the only model).")
+else:
+    for sentence in card_view.distinctive(card)[:5]:
+        st.markdown(f"- {sentence}")
+    with st.expander("Table: distinctive metrics"):
+        st.dataframe(distinctive, hide_index=True, width="stretch")
+
+tips = card_view.prompt_tips(card)
+if tips:
+    st.subheader("Prompt tips")
+    for tip in tips:
+        st.markdown(f"- {tip}")
+
+st.subheader("Drift under format constraints")
+drift = card_view.drift(card)
+if drift.available and drift.magnitude is not None:
+    low, high = (card.get("drift") or {}).get("magnitude_ci") or (None, None)
+    interval = "" if low is None else f" (95% CI {low:.2f} to {high:.2f})"
+    st.markdown(f"Drift magnitude **{drift.magnitude:.2f}** baseline SDs{interval}: how far the voice moves when format constraints apply.")
+elif not drift.available:
+    st.info(f"Drift unavailable: {drift.reason or 'no drift data'}.")
+chart, table = charts.drift_profile(card)
+widgets.chart_with_table(chart, table, "drift by constraint type and metric")
+impossible = tables.impossible_table(card)
+if not impossible.empty:
+    st.markdown("**Impossible constraint sets** (responses per handling class)")
+    st.dataframe(impossible, hide_index=True, width="stretch")
+
+st.subheader("Compliance")
+compliance_section = card.get("compliance") or {}
+if not compliance_section.get("available"):
+    st.info(f"Compliance unavailable: {compliance_section.get('reason') or 'no contrast data'}.")
+chart, table = charts.compliance(card)
+widgets.chart_with_table(chart, table, "follow rates per constraint type")
+
+st.subheader("Paraphrase of the rules")
+paraphrase = card.get("paraphrase") or {}
+if paraphrase.get("available"):
+    figures = st.columns(3)
+    ratio = paraphrase.get("length_ratio")
+    coverage = paraphrase.get("rule_coverage")
+    figures[0].metric("Length ratio", "n/a" if ratio is None else f"{ratio:.2f}", help="Words in the paraphrase divided by words in the rules.")
+    figures[1].metric("Rule coverage", "n/a" if coverage is None else f"{coverage:.0%}", help="Share of rules whose key content words appear in the paraphrase.")
+    figures[2].metric("Rules", paraphrase.get("n_rules", 0))
+    st.caption("The model's restatement of the suite's rules, used as its system prompt for every later request:")
+    st.code(paraphrase.get("text") or "", language=None, wrap_lines=True)
+else:
+    st.caption(f"No paraphrase: {paraphrase.get('reason') or 'this data has no paraphrase stream'}.")
+
+st.subheader("Response excerpts")
+excerpts = card_view.excerpts(card)
+if not excerpts:
+    st.caption("No excerpts in this card.")
+for excerpt in excerpts:
+    variant = excerpt.get("variant") or excerpt.get("stream")
+    st.markdown(f"**Prompt** ({excerpt.get('stream')}, {variant}, response {excerpt.get('response_id')})")
+    st.code(excerpt.get("prompt") or "", language=None, wrap_lines=True)
+    suffix = " (truncated)" if excerpt.get("truncated") else ""
+    st.markdown(f"**Response**{suffix}")
+    st.code(excerpt.get("response") or "", language=None, wrap_lines=True)
+
+with st.expander("Provenance"):
+    st.json(card.get("provenance") or {}, expanded=False)

@@ -1,0 +1,40 @@
+"""Drift map: models × metrics coloured by standardised drift, and the drift magnitude ranking.
+
+Drift is contrast minus baseline, paired by topic, in baseline standard deviations: how much
+a model's natural style bends under format pressure, overall or for one constraint type.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import charts, tables, widgets
+
+OVERALL = "all constraint types"
+
+st.title("Drift map")
+context = widgets.store_context()
+if context is None:
+    st.stop()
+
+types = tables.constraint_types(context.cards)
+controls = st.columns([2, 1])
+with controls[0]:
+    chosen = st.selectbox("Constraint type", [OVERALL, *types], key="drift_constraint_type")
+with controls[1]:
+    top = st.slider("Metrics shown (largest drift first)", min_value=5, max_value=60, value=20, step=5, key="drift_top")
+constraint_type = None if chosen == OVERALL else chosen
+widgets.simulated_note(context.cards)
+if not types:
+    st.info(
+        "No model in this store has a contrast stream, so drift cannot be measured: imported transcripts hold "
+        "baseline answers only. `bsb run` collects both streams."
+    )
+
+chart, table = charts.drift_map(context.cards, constraint_type, top)
+widgets.chart_with_table(chart, table, "standardised drift per model and metric")
+
+st.subheader("Drift magnitude ranking")
+st.caption("Root mean square of the standardised drift over the stylistic and pragmatic metrics: higher means the voice changes more.")
+chart, table = charts.drift_ranking(context.cards, constraint_type)
+widgets.chart_with_table(chart, table, "drift magnitude per model", "No model has a drift magnitude in this scope.")

@@ -1,0 +1,122 @@
+"""Streamlit pieces every page shares: the store context, the empty-store guide, badges, model pickers.
+
+Pages call :func:`store_context` first: it resolves the store, reads its version and cards
+through the cached loaders in :mod:`ui.data`, and when there is nothing to show it draws what
+to do next and stops the page, so no page meets an empty store with an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from bsb_core import card_view
+from ui import data, tables
+
+NEXT_STEPS = """\
+**To fill it**, run one of these from the repository root, then reload this page:
+
+- `bsb run` collects from the simulated personas (no API keys needed), scores the responses
+  and computes the signatures.
+- `bsb import ../shared/data/alpaca_eval/*.jsonl`, then `bsb score` and
+  `bsb signatures --refresh`, brings in transcripts you already have.
+
+The **Runs** page can also start a collection, and **Settings** can point the app at another store.
+"""
+
+
+@dataclass(frozen=True)
+class StoreContext:
+    """What a page reads: the store path as text, its version (the cache key) and the cards of scope ``all``."""
+
+    location: data.StoreLocation
+    db: str
+    version: tuple[Any, ...]
+    cards: list[dict[str, Any]]
+
+
+def store_context(require_cards: bool = True) -> StoreContext | None:
+    """Return the page's store context, or draw the empty-store guide and return None.
+
+    With ``require_cards`` False, a store without cards still returns a context (with no
+    cards), for pages such as Runs and Settings that are useful before any signature exists.
+    """
+    location = data.current_location()
+    if location.config_error:
+        st.warning(f"bsb.toml could not be read, so the default store is used: {location.config_error}")
+    if not location.exists:
+        st.info(f"No BSB store at `{location.path}` ({location.source}) yet.\n\n{NEXT_STEPS}")
+        return None
+    try:
+        version = data.store_version(location.path)
+    except data.StoreUnreadableError as exc:
+        st.error(str(exc))
+        return None
+    cards = data.cards(str(location.path), version)
+    if require_cards and not cards:
+        st.info(f"The store `{location.path}` has no scored responses, so there are no signatures to show yet.\n\n{NEXT_STEPS}")
+        return None
+    return StoreContext(location, str(location.path), version, cards)
+
+
+def simulated_badge(card_or_row: Mapping[str, Any]) -> None:
+    """Draw the orange ``simulated`` badge when the card or model row is a simulated persona."""
+    if bool(card_or_row.get("simulated")):
+        st.badge("simulated", icon=":material/smart_toy:", color="orange", help="Data from a sim/ persona, not from a real model.")
+
+
+def model_header(card: Mapping[str, Any]) -> None:
+    """Draw a model's name with its simulated badge, provider and response counts."""
+    st.subheader(card_view.model_name(card))
+    simulated_badge(card)
+    streams = card.get("streams") or {}
+    st.caption(
+        f"provider {card.get('provider', 'unknown')} · {card.get('n_responses', 0)} scored responses "
+        f"({streams.get('baseline', 0)} baseline, {streams.get('contrast', 0)} contrast, "
+        f"{streams.get('paraphrase', 0)} paraphrase) · scope {card.get('scope', 'all')} · computed {card.get('computed_at', '')}"
+    )
+
+
+def model_picker(
+    cards: Sequence[Mapping[str, Any]], label: str, key: str, default: str | None = None, query_param: str | None = None
+) -> Mapping[str, Any]:
+    """Draw a select box of the cards' models (simulated ones marked) and return the chosen card.
+
+    With ``query_param``, the URL's ``?<query_param>=<model>`` picks the first choice and the
+    choice is written back to the URL, so a model's page can be linked.
+    """
+    names = [card_view.model_name(card) for card in cards]
+    wanted = default
+    if query_param and st.query_params.get(query_param) in names and key not in st.session_state:
+        wanted = st.query_params.get(query_param)
+    index = names.index(wanted) if wanted in names else 0
+    labels = {card_view.model_name(card): tables.card_label(card) for card in cards}
+    chosen = st.selectbox(label, names, index=index, key=key, format_func=labels.get)
+    if query_param:
+        st.query_params[query_param] = chosen
+    return cards[names.index(chosen)]
+
+
+def chart_with_table(chart: alt.TopLevelMixin | None, table: pd.DataFrame, title: str, empty_note: str = "") -> None:
+    """Draw a chart with its table (the text alternative) in an expander right under it."""
+    if chart is None:
+        st.info(empty_note or "Nothing to draw: see the table.")
+    else:
+        st.altair_chart(chart, width="content", alt=f"{title}; the table under the chart holds the same numbers")
+    with st.expander(f"Table: {title}", expanded=chart is None):
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+def simulated_note(cards: Sequence[Mapping[str, Any]]) -> None:
+    """Draw a caption saying how many of the shown models are simulated, if any are."""
+    count = sum(1 for card in cards if card_view.is_simulated(card))
+    if count:
+        st.caption(f"{count} of {len(cards)} models are simulated personas (marked “simulated”): their data is not from a real model.")
+
+
+__all__ = ["NEXT_STEPS", "StoreContext", "chart_with_table", "model_header", "model_picker", "simulated_badge", "simulated_note", "store_context"]
