@@ -2,9 +2,9 @@
 
 The texts are scored with the same metrics as the store, mapped into the identification
 feature space (bsb_core.identify) and compared with every model's centroid by Mahalanobis
-distance. Several texts attributed together are taken as one source: the distance is that
-of their mean feature vector, which for genuine texts of a model shrinks towards its centroid
-as the group grows (the same ranking as summing the texts' squared distances).
+distance. Several texts attributed together are taken as one source and compared through
+their mean feature vector. For genuine texts of a model that vector approaches the model's
+centroid as the group grows, and it ranks models as the sum of the texts' squared distances does.
 
 Two thresholds come from a held-out calibration on the store itself (centroids fitted on
 one half of the prompts, distances measured on the other half), computed for the number of

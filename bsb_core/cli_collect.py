@@ -297,6 +297,8 @@ def sim_server(host: str, port: int, latency_ms: float, error_rate: float, rate_
     """
     from bsb_core.providers.chat_server import ChatServer, Fault, FaultPlan, FaultRule, sim_responder
 
+    # NOTE: responses collected through this server as openai-compatible/<persona> are stored
+    # under a model row not flagged simulated; only their model_version (sim-<persona>-1) shows it.
     rules = []
     if rate_limit_rate:
         rules.append(FaultRule(Fault.rate_limited(retry_after), rate=rate_limit_rate))

@@ -57,8 +57,8 @@ def signatures_command(scope: str, refresh: bool, as_json: bool, db: str | None)
 def diff_command(models: tuple[str, ...], scopes: tuple[str, ...], alpha: float, show_all: bool, as_json: bool, db: str | None) -> None:
     """Compare two models (MODEL_A MODEL_B) or one model in two scopes (MODEL --scope A --scope B).
 
-    A metric is changed when a permutation test on the per-response values, corrected for
-    the number of metrics, says so; changes are listed by effect size (Cohen's d).
+    A metric counts as changed when a permutation test on the per-response values, corrected
+    for the number of metrics, rejects "no change". Changes are listed by effect size (Cohen's d).
     """
     from bsb_core.signature import diff_signatures, response_signature
 
@@ -147,7 +147,12 @@ def attribute_command(source, scope: str, each: bool, as_json: bool, db: str | N
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
         return
     for number, result in enumerate(results, start=1):
-        prefix = f"text {number}: " if each else (f"{len(texts)} texts: " if len(texts) > 1 else "")
+        if each:
+            prefix = f"text {number}: "
+        elif len(texts) > 1:
+            prefix = f"{len(texts)} texts: "
+        else:
+            prefix = ""
         click.echo(prefix + result.summary())
         for entry in result.nearest:
             click.echo(f"  {entry['model']:<40} distance {entry['distance']:.2f}")

@@ -37,7 +37,6 @@ from bsb_core.collect_plan import (
     plan_collection,
     request_params,
 )
-from bsb_core.collect_queries import find_response, prompt_id_for, set_response_meta
 from bsb_core.config import Config
 from bsb_core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
 from bsb_core.providers.errors import clean_message, timeout_error
@@ -306,14 +305,14 @@ class _ModelCollector:
         for prompt in prompts:
             # The prompt row is written with its first response (see _insert), so planning a large
             # suite commits nothing and the first requests go out at once.
-            prompt_id = prompt_id_for(self.suite.name, prompt.stream, prompt.text, prompt.topic, prompt.variant, prompt.constraints)
+            prompt_id = Store.prompt_id(self.suite.name, prompt.stream, prompt.text, prompt.topic, prompt.variant, prompt.constraints)
             wants_structured = self.config.structured and json_schema_of(prompt.constraints) is not None
             for sample in range(self.config.samples):
                 identity = (self.report.model_id, prompt_id, sample, self.report.system_hash, self.scope_key)
                 if not self.store.response_exists(*identity):
                     pending.append((prompt, prompt_id, sample))
                 elif wants_structured:
-                    stored = find_response(self.store, *identity)
+                    stored = self.store.find_response(*identity)
                     if stored is not None and "structured" not in stored["meta"]:
                         unstructured.append((prompt, stored))
         return pending, unstructured
@@ -325,7 +324,7 @@ class _ModelCollector:
             self.store.upsert_prompt, self.suite.name, PARAPHRASE_STREAM, self.suite.paraphrase_request,
             source_id=paraphrase_key(self.suite),
         )  # fmt: skip
-        stored = await self.db(find_response, self.store, self.report.model_id, prompt_id, 0, "", self.scope_key)
+        stored = await self.db(self.store.find_response, self.report.model_id, prompt_id, 0, "", self.scope_key)
         if stored is not None and stored["error"] is None and stored["text"]:
             self.report.cached += 1
             self.report.paraphrase_response_id = stored["id"]
@@ -358,7 +357,7 @@ class _ModelCollector:
         self._tick(1)
         if not inserted.inserted:
             # Another run stored this model's paraphrase first; its text is the system prompt of the scope.
-            stored = await self.db(find_response, self.store, self.report.model_id, prompt_id, 0, "", self.scope_key)
+            stored = await self.db(self.store.find_response, self.report.model_id, prompt_id, 0, "", self.scope_key)
             if stored is not None and stored["text"]:
                 return str(stored["text"])
         return sent.result.text
@@ -393,7 +392,7 @@ class _ModelCollector:
         schema = json_schema_of(prompt.constraints) if self.config.structured else None
         if schema is not None and inserted.inserted:
             meta["structured"] = await self.structured(messages, params, schema, label)
-            await self.db(set_response_meta, self.store, inserted.response_id, meta)
+            await self.db(self.store.set_response_meta, inserted.response_id, meta)
 
     async def finish_structured(self, prompt: PromptLike, stored: dict[str, Any]) -> None:
         """Send the structured request of a stored response that has none and record its outcome."""
@@ -402,7 +401,7 @@ class _ModelCollector:
         label = f"response {stored['id']} ({prompt.key})"
         meta = dict(stored["meta"])
         meta["structured"] = await self.structured(stored["messages"], stored["params"], schema, label)
-        await self.db(set_response_meta, self.store, stored["id"], meta)
+        await self.db(self.store.set_response_meta, stored["id"], meta)
 
     async def structured(
         self, messages: list[dict[str, Any]], params: dict[str, Any], schema: tuple[str, dict[str, Any]], label: str
@@ -443,7 +442,7 @@ class _ModelCollector:
                 self.suite.name, prompt.stream, prompt.text, topic=prompt.topic, variant=prompt.variant,
                 constraints=prompt.constraints, source_id=prompt.key,
             )  # fmt: skip
-            assert stored_id == prompt_id, "prompt_id_for disagrees with Store.upsert_prompt"
+            assert stored_id == prompt_id, "Store.prompt_id disagrees with Store.upsert_prompt"
             self._stored_prompts.add(prompt_id)
         return self.store.insert_response(model_id, prompt_id, text, **fields)
 

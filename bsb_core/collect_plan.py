@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from bsb_core.collect_limits import CHARS_PER_TOKEN
-from bsb_core.collect_queries import find_model_id, find_response, prompt_id_for
 from bsb_core.config import Config, split_spec
 from bsb_core.providers.structured import json_schema_of
 from bsb_core.store import Store, content_hash
@@ -152,18 +151,18 @@ def plan_collection(
 
 def count_stored(store: Store, spec: str, suite: SuiteLike, config: Config, scope_key: str) -> int:
     """Count the planned requests of ``spec`` with a response in ``store``, without writing to it."""
-    model_id = find_model_id(store, spec, model_params(config, spec))
+    model_id = store.find_model_id(spec, model_params(config, spec))
     if model_id is None:
         return 0
-    paraphrase_id = prompt_id_for(suite.name, PARAPHRASE_STREAM, suite.paraphrase_request)
-    paraphrase = find_response(store, model_id, paraphrase_id, 0, "", scope_key)
+    paraphrase_id = Store.prompt_id(suite.name, PARAPHRASE_STREAM, suite.paraphrase_request)
+    paraphrase = store.find_response(model_id, paraphrase_id, 0, "", scope_key)
     if paraphrase is None or paraphrase["error"] is not None or paraphrase["text"] is None:
         return 0
 
     system_hash = content_hash(paraphrase["text"])
     stored = 1
     for prompt in collected_prompts(suite):
-        prompt_id = prompt_id_for(suite.name, prompt.stream, prompt.text, prompt.topic, prompt.variant, prompt.constraints)
+        prompt_id = Store.prompt_id(suite.name, prompt.stream, prompt.text, prompt.topic, prompt.variant, prompt.constraints)
         for sample in range(config.samples):
             if store.response_exists(model_id, prompt_id, sample, system_hash, scope_key):
                 stored += 1

@@ -5,9 +5,9 @@ Method (numpy only, every step inspectable):
 1. Features are the model-independent style metrics (structural, stylistic, pragmatic; the
    compliance family is left out because it is null without constraints). A metric needs
    values on at least MIN_COVERAGE of the training responses. Each metric enters as its
-   normal score z (the standard-normal quantile of its mid-rank among the training
-   responses), which tames long tails and zero-inflated rates, and as z² - 1, which lets a
-   model's consistency (how often it is extreme) count. A missing value gives 0.
+   normal score z, the standard-normal quantile of its mid-rank among the training
+   responses, which tames long tails and zero-inflated rates. It enters again as z² - 1, so
+   a model's consistency (how often it is extreme) counts. A missing value gives 0.
 2. Each model's centroid is its mean feature vector on the training half. Distances are
    Mahalanobis distances under the pooled within-model covariance (optionally shrunk towards
    its diagonal by SHRINKAGE): the nearest-centroid rule of linear discriminant analysis
@@ -45,10 +45,10 @@ SPLIT_SEED = 20240602
 class FeatureSpace:
     """The map from metric values to features, fitted on training responses.
 
-    Each metric becomes two features: its normal score z (the standard-normal quantile of the
-    value's mid-rank in the training responses, interpolated between training values) and
-    z² - 1, which is large for extreme values, so a model's consistency counts as well as
-    its typical level. A missing value gives 0 for both.
+    Each metric becomes two features. The first is its normal score z: the standard-normal
+    quantile of the value's mid-rank in the training responses, interpolated between training
+    values. The second is z² - 1, large for extreme values, so a model's consistency counts as
+    well as its typical level. A missing value gives 0 for both.
     """
 
     metrics: list[str]

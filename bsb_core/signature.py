@@ -67,9 +67,9 @@ TRAIT_PREFIX = "trait:"
 class Signature:
     """One model's signature in one scope.
 
-    ``responses`` is the wide per-response frame (index: response id; the META_COLUMNS plus
-    one column per metric) that the statistics were computed from; version diffs and the
-    identification check read it. Everything a reader needs is in :meth:`to_card`.
+    ``responses`` is the wide per-response frame the statistics were computed from, indexed
+    by response id, with the META_COLUMNS and one column per metric. Version diffs read it.
+    Everything a reader needs is in :meth:`to_card`.
     """
 
     model_id: int

@@ -1,9 +1,9 @@
 """Version diff: which metrics changed between two signatures beyond sampling noise.
 
-Each metric is compared with a two-sided permutation test on the per-response values
-(difference of means; responses are exchangeable under the null of no change), and the
-p-values of all metrics are adjusted with the Benjamini-Hochberg procedure, which keeps the
-expected share of false discoveries among the reported changes at ``alpha``.
+Each metric is compared with a two-sided permutation test of the difference of means on the
+per-response values, because responses are exchangeable under the null of no change. The
+p-values of all metrics are then adjusted with the Benjamini-Hochberg procedure, which keeps
+the expected share of false discoveries among the reported changes at ``alpha``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bsb_core.signature import Signature
 
 PERMUTATIONS = 2000
-# Fewest values per side for a test; a metric with fewer is reported untested (p = None).
+# Minimum values per side for a test. A metric with fewer is reported untested (p = None).
 MIN_VALUES = 5
 
 
@@ -116,7 +116,7 @@ class _Permutations:
     """Permutation index matrices, one per pair of sample sizes, shared by the metrics of one diff.
 
     Metrics with the same numbers of values on both sides reuse one matrix, which keeps a diff
-    of sixty metrics fast; the seed derives from the sizes, so results are reproducible.
+    of sixty metrics fast. The seed derives from the sizes, so results are reproducible.
     """
 
     def __init__(self, count: int) -> None:
@@ -124,7 +124,7 @@ class _Permutations:
         self._cache: dict[tuple[int, int], np.ndarray] = {}
 
     def first_group(self, nx: int, ny: int) -> np.ndarray:
-        """Return a (count, nx) matrix: row i holds the indices drawn as group x in permutation i."""
+        """Return a (count, nx) matrix: row i contains the indices drawn as group x in permutation i."""
         key = (nx, ny)
         if key not in self._cache:
             rng = np.random.default_rng(stable_seed("diff", nx, ny))

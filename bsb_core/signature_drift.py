@@ -1,9 +1,9 @@
 """Drift vector, compliance table and impossible-set handling of one model's contrast stream.
 
 Drift of a metric for one constraint type (prompt ``variant``) is the mean over topics of
-(mean contrast value of that topic and variant) minus (mean baseline value of that topic),
-divided by the metric's baseline SD pooled over models (the root mean of the models'
-within-model baseline variances), so a drift of 1.0 is one typical baseline SD.
+(mean contrast value of that topic and variant) minus (mean baseline value of that topic).
+It is divided by the metric's baseline SD pooled over models, the root mean of the models'
+within-model baseline variances, so a drift of 1.0 is one typical baseline SD.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ CONFLICT_PATTERNS = (
 
 
 def flags_conflict(text: str) -> bool:
-    """Return True when ``text`` says that its instructions conflict ("these instructions conflict", "cannot both")."""
+    """Return True when ``text`` points out that its instructions conflict ("these instructions conflict", "cannot both")."""
     return any(pattern.search(text or "") for pattern in CONFLICT_PATTERNS)
 
 
@@ -203,10 +203,11 @@ def _value(value: Any) -> float | None:
 def impossible_handling(contrast: pd.DataFrame, texts: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """Classify each response to an impossible constraint set, first match wins.
 
-    refuses: a full refusal (``refusal_class`` 2); flags_conflict: the text says the
-    instructions conflict (:func:`flags_conflict`); satisfies_one: some but not every
-    constraint followed (``constraints_followed_share`` > 0); fails_both: none followed;
-    unclassified: the compliance metrics are null.
+    - refuses: a full refusal (``refusal_class`` 2);
+    - flags_conflict: the text points out the conflict (:func:`flags_conflict`);
+    - satisfies_one: some but not every constraint followed (``constraints_followed_share`` > 0);
+    - fails_both: no constraint followed;
+    - unclassified: the compliance metrics are null.
     """
     zero = {name: 0 for name in IMPOSSIBLE_CLASSES}
     if contrast.empty:

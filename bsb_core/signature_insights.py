@@ -11,20 +11,20 @@ import pandas as pd
 # Metrics never listed as distinctive: the type-token ratio falls with length, so it restates
 # verbosity, and the character count duplicates the word count.
 NOT_DISTINCTIVE = frozenset({"type_token_ratio", "char_count"})
-# A ratio to the median model is printed only inside these bounds; outside them (a median near
-# zero, say) the sentence gives the median model's value instead.
+# A ratio to the median model is printed only inside these bounds. Outside them, as with a
+# median near zero, the sentence gives the median model's value instead.
 RATIO_BOUNDS = (0.1, 20.0)
 # Metrics shown as distinctive: at most this many, each at least MIN_EFFECT pooled SDs from
 # the mean of the other models (0.3 SD is between "small" and "medium" in Cohen's terms).
 MAX_DISTINCTIVE = 6
 MIN_EFFECT = 0.3
-# Fewest responses a model needs on a metric before it can be called distinctive.
+# Minimum responses with a value before a metric can be called distinctive for a model.
 MIN_VALUES = 10
 # Trait percentiles at or beyond these bounds count as high or low for prompt tips.
 HIGH_PERCENTILE = 75.0
 LOW_PERCENTILE = 25.0
 
-# How a metric's mean reads in a sentence. {pct} is the mean as a percentage (0/1 and share
+# Sentence templates for a metric's mean. {pct} is the mean as a percentage (0/1 and share
 # metrics), {value} the mean itself. Metrics not listed use their name and unit.
 PHRASES: dict[str, str] = {
     "has_list": "uses lists in {pct} of answers",
@@ -71,7 +71,7 @@ PHRASES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """What the phrasing needs to know about a metric."""
+    """A metric's name, unit and trait, as the sentence templates use them."""
 
     name: str
     unit: str

@@ -13,7 +13,7 @@ BOOTSTRAP_SEED = 20240601
 CONFIDENCE = 0.95
 # Random prompt splits averaged in the split-half reliability.
 RELIABILITY_SPLITS = 200
-# Fewest models for a between-model correlation to mean anything.
+# Minimum models for a between-model correlation to mean anything.
 MIN_MODELS_FOR_RELIABILITY = 3
 
 
@@ -24,7 +24,7 @@ def stable_seed(*parts: object) -> int:
 
 
 def bootstrap_weights(n: int, seed: int, resamples: int = BOOTSTRAP_RESAMPLES) -> np.ndarray:
-    """Return a (resamples, n) matrix of multinomial counts: row b says how often each item is drawn."""
+    """Return a (resamples, n) matrix of multinomial counts: row b counts how often each item is drawn."""
     rng = np.random.default_rng(seed)
     if n == 0:
         return np.zeros((resamples, 0))
@@ -72,11 +72,11 @@ def split_half_reliability(
 ) -> pd.Series:
     """Return the split-half reliability of model-level means for each column of ``wide``.
 
-    Definition: the prompts are split at random into two halves (the same split for every
-    model); each model's mean is computed on each half; the Pearson correlation of the two
-    half-means across models is averaged over ``splits`` random splits (Fisher z average) and
-    stepped up to the full sample with the Spearman-Brown formula 2r / (1 + r); a negative mean
-    correlation counts as 0. It answers:
+    Definition: the prompts are split at random into two halves, the same split for every
+    model, and each model's mean is computed on each half. The Pearson correlation of the two
+    half-means across models is averaged over ``splits`` random splits (through Fisher's z).
+    The Spearman-Brown formula 2r / (1 + r) steps it up to the full sample, and a negative
+    mean correlation counts as 0. It answers:
     would the models keep their order on this metric if we measured them again on other
     prompts of the same kind at this sample size? NaN when fewer than three models have the
     metric in both halves. ``n_prompts`` first draws that many prompts at random (seeded), to

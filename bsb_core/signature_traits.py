@@ -10,10 +10,10 @@ import pandas as pd
 
 # Bump when a trait's components, signs or transforms change.
 TRAIT_DEFINITIONS_VERSION = "1"
-# NOTE: boosters, AI disclaimers and politeness markers would fit hedging, caution and warmth,
-# but on the AlpacaEval responses their model means are not reliable at 400 prompts
-# (split-half 0.86, 0.82 and 0.62 against the 0.9 every trait metric must reach), so the
-# traits leave them out; they stay in the card's metrics and distinctive findings.
+# NOTE: boosters, AI disclaimers and politeness markers would fit hedging, caution and warmth.
+# On the AlpacaEval responses their model means are not reliable at 400 prompts (split-half
+# 0.86, 0.82 and 0.62, below the 0.9 every trait metric must reach), so no trait uses them.
+# They stay in the card's metrics and distinctive findings.
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,13 @@ class Store:
             )
         return int(cursor.lastrowid)
 
+    def find_model_id(self, name: str, params: dict[str, Any] | None = None) -> int | None:
+        """Return the id of the model row for ``name`` and ``params`` without creating one."""
+        row = self.db.execute(
+            "SELECT id FROM models WHERE name = ? AND params_hash = ?", [name, content_hash(params or {})]
+        ).fetchone()
+        return int(row[0]) if row else None
+
     def models(self) -> list[dict[str, Any]]:
         """Return every model with its response count and scored-response count."""
         sql = """
@@ -280,7 +287,54 @@ class Store:
         """
         return [dict(row) for row in self._rows(sql)]
 
+    def find_run_for_flow_run(self, flow_run_id: str, kind: str = "collect") -> dict[str, Any] | None:
+        """Return the newest ``kind`` run that records Prefect flow run ``flow_run_id``, or None.
+
+        Its ``config`` is parsed from JSON.
+        """
+        rows = list(self._rows(
+            "SELECT * FROM runs WHERE prefect_flow_run_id = ? AND kind = ? ORDER BY id DESC LIMIT 1", [flow_run_id, kind]
+        ))
+        if not rows:
+            return None
+        run = dict(rows[0])
+        run["config"] = json.loads(run.get("config") or "{}")
+        return run
+
+    def run_model_counts(self, run_id: int, metric_set_version: str) -> dict[str, dict[str, int]]:
+        """Return per model name the responses a run wrote: collected, failed and scored.
+
+        Responses collected by an earlier run and reused from the store carry that run's id, so
+        they are not counted here. ``scored`` counts collected responses with values for
+        ``metric_set_version``.
+        """
+        sql = """
+            SELECT m.name AS model,
+                   SUM(CASE WHEN r.text IS NOT NULL THEN 1 ELSE 0 END) AS collected,
+                   SUM(CASE WHEN r.error IS NOT NULL THEN 1 ELSE 0 END) AS failed,
+                   SUM(CASE WHEN r.text IS NOT NULL AND EXISTS (
+                           SELECT 1 FROM metric_values mv WHERE mv.response_id = r.id AND mv.metric_set_version = ?
+                       ) THEN 1 ELSE 0 END) AS scored
+            FROM responses r JOIN models m ON m.id = r.model_id
+            WHERE r.run_id = ?
+            GROUP BY m.name
+        """
+        rows = self.db.execute(sql, [metric_set_version, run_id]).fetchall()
+        return {row[0]: {"collected": int(row[1]), "failed": int(row[2]), "scored": int(row[3])} for row in rows}
+
     # prompts -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def prompt_id(
+        suite: str,
+        stream: str,
+        text: str,
+        topic: str | None = None,
+        variant: str | None = None,
+        constraints: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """Return the content-hash id :meth:`upsert_prompt` gives this prompt, without writing it."""
+        return content_hash(suite, stream, topic, variant, text, constraints or [])
 
     def upsert_prompt(
         self,
@@ -294,7 +348,7 @@ class Store:
     ) -> str:
         """Store a prompt under its content hash and return that id."""
         constraints = constraints or []
-        prompt_id = content_hash(suite, stream, topic, variant, text, constraints)
+        prompt_id = self.prompt_id(suite, stream, text, topic, variant, constraints)
         with self.db.conn:
             self.db.execute(
                 "INSERT OR IGNORE INTO prompts (id, suite, stream, topic, variant, text, constraints, source_id, created_at)"
@@ -381,6 +435,32 @@ class Store:
             [model_id, prompt_id, sample, system_hash, scope_key],
         ).fetchone()
         return row is not None
+
+    def find_response(
+        self, model_id: int, prompt_id: str, sample: int, system_hash: str, scope_key: str = ""
+    ) -> dict[str, Any] | None:
+        """Return the stored response with this identity (id, text, error, messages, params, meta), or None."""
+        row = self.db.execute(
+            "SELECT id, text, error, messages, params, meta FROM responses WHERE model_id = ? AND prompt_id = ?"
+            " AND sample = ? AND system_hash = ? AND scope_key = ?",
+            [model_id, prompt_id, sample, system_hash, scope_key],
+        ).fetchone()
+        if row is None:
+            return None
+        response_id, text, error, messages, params, meta = row
+        return {
+            "id": int(response_id),
+            "text": text,
+            "error": error,
+            "messages": json.loads(messages or "[]"),
+            "params": json.loads(params or "{}"),
+            "meta": json.loads(meta or "{}"),
+        }
+
+    def set_response_meta(self, response_id: int, meta: dict[str, Any]) -> None:
+        """Replace the ``meta`` JSON of one response (the structured outcome arrives after the raw text)."""
+        with self.db.conn:
+            self.db.execute("UPDATE responses SET meta = ? WHERE id = ?", [canonical_json(meta), response_id])
 
     def responses_to_score(self, metric_set_version: str) -> Iterator[dict[str, Any]]:
         """Yield responses with text and no metric values for ``metric_set_version``.

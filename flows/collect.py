@@ -32,7 +32,6 @@ from bsb_core.suites import load_suite
 from flows.limits import ensure_provider_limits
 from flows.report import collection_markdown
 from flows.run_options import default_scope_key, is_root_flow_run, resolve_config, resolve_db, root_flow_run_id
-from flows.run_queries import find_run_for_flow_run, run_model_counts
 from flows.tasks import DEFAULT_RETRY_DELAY_S, DEFAULT_TASK_RETRIES, ModelCollectionError, collect_model_task, forget_attempts
 
 COLLECT_ARTIFACT_KEY = "bsb-collect"
@@ -48,7 +47,7 @@ class CollectionFailedError(RuntimeError):
 
 def open_run(store: Store, settings: Config, specs: list[str], suite: Any, scope_key: str | None, flow_run_id: str | None) -> tuple[int, str]:
     """Return (BSB run id, scope key): the run row of this flow run when it is re-run, else a new one."""
-    existing = find_run_for_flow_run(store, flow_run_id) if flow_run_id else None
+    existing = store.find_run_for_flow_run(flow_run_id) if flow_run_id else None
     if existing is not None and existing.get("suite_hash") == suite.hash:
         scope = scope_key or existing["config"].get("scope_key") or default_scope_key()
         store.update_run(existing["id"], status="running", finished_at=None)
@@ -190,7 +189,7 @@ async def collect(
         raise
 
     with Store(db_file) as store:
-        counts = run_model_counts(store, run_id, METRIC_SET_VERSION)
+        counts = store.run_model_counts(run_id, METRIC_SET_VERSION)
         rows = [model_row(spec, report, counts.get(spec, {}), error) for spec, (report, error) in reports.items()]
         status = run_status(rows)
         totals = summarize(rows)

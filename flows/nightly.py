@@ -20,7 +20,6 @@ from bsb_core.store import Store
 from flows.collect import CollectionFailedError
 from flows.collect import collect as collect_flow
 from flows.report import nightly_markdown
-from flows.run_queries import run_model_counts
 from flows.score import score as score_flow
 from flows.tasks import DEFAULT_RETRY_DELAY_S, DEFAULT_TASK_RETRIES, refresh_signatures_task
 
@@ -66,7 +65,7 @@ async def nightly(
     signatures = refresh_signatures_task(collection["db"])
 
     with Store(collection["db"]) as store:
-        counts = run_model_counts(store, collection["run_id"], METRIC_SET_VERSION)
+        counts = store.run_model_counts(collection["run_id"], METRIC_SET_VERSION)
     for row in collection["models"]:
         row["scored"] = counts.get(row["model"], {}).get("scored", 0)
     collection["totals"]["scored"] = sum(row["scored"] for row in collection["models"])

@@ -10,8 +10,13 @@ from click.testing import CliRunner
 from fixtures_alpaca import alpaca_store  # noqa: F401
 from test_identify import gaussian_frame
 
-from bsb_core.attribute import fit_attributor, read_texts
+from validation_doc import update_section
+
+from bsb_core.attribute import build_attributor, fit_attributor, read_texts, score_texts
 from bsb_core.cli import main
+
+ARENA_MODELS = ("claude-3-opus-20240229", "llama-3-70b-instruct", "gpt-4-0314", "gemini-1.5-pro-api-0514")
+ARENA_GROUP = 50
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +113,45 @@ def test_attribute_cli_prints_distances(alpaca_store, tmp_path):  # noqa: F811
     source.write_text("Sure! Here are three tips:\n\n- Sleep well\n- Eat well\n- Move daily\n\nLet me know if you need more.", encoding="utf-8")
     result = CliRunner().invoke(main, ["attribute", str(source), "--db", str(alpaca_store.path)])
     assert "distance" in result.output
+
+
+@pytest.mark.slow
+def test_attribute_alpaca_calibration(alpaca_store, shared_data):  # noqa: F811
+    attributor = build_attributor(alpaca_store)
+    lines = [
+        "## Attribution thresholds (`bsb attribute`)",
+        "",
+        "Written by `tests/test_attribute.py::test_attribute_alpaca_calibration`. Centroids fitted on one half of",
+        "the AlpacaEval prompts; held-out responses (n = 1) or mean vectors of random held-out groups of n",
+        "responses of one model (100 groups per model). Method in bsb_core/attribute.py.",
+        "",
+        "| texts n | no-clear-match distance (99th percentile) | ambiguity margin (90% precision) | held-out top-1 |",
+        "| --- | --- | --- | --- |",
+    ]
+    for n in (1, 10, 25, 50):
+        limits = attributor.calibration.thresholds(n)
+        margin = "none" if limits.margin is None else f"{limits.margin:.2f}"
+        lines.append(f"| {n} | {limits.far ** 0.5:.2f} | {margin} | {limits.accuracy:.3f} |")
+
+    lines += [
+        "",
+        f"Cross-domain check: the first {ARENA_GROUP} Arena-Hard responses (coding-heavy prompts, not in the store)",
+        "of four models, attributed as one group against the AlpacaEval signatures. Only the first two models",
+        "have a signature in the store (under the names claude-3-opus-20240229 and Meta-Llama-3-70B-Instruct).",
+        "",
+        "| Arena-Hard model | verdict | nearest (distance) | runner-up (distance) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for model in ARENA_MODELS:
+        with (shared_data / "arena_hard" / f"{model}.jsonl").open(encoding="utf-8") as handle:
+            texts = [json.loads(line)["response"] for _, line in zip(range(ARENA_GROUP), handle)]
+        result = attributor.attribute(score_texts(texts))
+        first, second = result.nearest[0], result.nearest[1]
+        lines.append(
+            f"| {model} | {result.verdict} | {first['model']} ({first['distance']:.2f}) | {second['model']} ({second['distance']:.2f}) |"
+        )
+    update_section("attribution", "\n".join(lines))
+    assert attributor.calibration.thresholds(25).accuracy >= 0.95
 
 
 def test_gaussian_frame_has_models():

@@ -11,7 +11,7 @@ import pytest
 from servers.fixtures import RULE_MARKERS, config_for, mini_suite, paraphrase_text, serve  # noqa: F401
 
 from bsb_core.collect import collect, collect_model
-from bsb_core.collect_queries import prompt_id_for
+from bsb_core.store import Store
 from bsb_core.providers.chat_server import Fault, FaultPlan, FaultRule
 
 MODELS = ["alpha", "beta"]
@@ -190,9 +190,11 @@ def test_fault_retries_logged(serve, store, caplog):
         ]
     )
     server = serve(faults=faults)
-    run(store, config_for(server, ["alpha"], timeout_s=0.5, max_attempts=4), mini_suite(topics=2))
+    run(store, config_for(server, ["alpha"], timeout_s=0.5, max_attempts=6), mini_suite(topics=2))
 
     retries = [record.getMessage() for record in caplog.records if record.getMessage().startswith("retrying")]
+    injected = [record for record in server.chat_requests() if record.fault is not None]
+    assert len(injected) == 4
     assert len(retries) == 4
     assert any("(status 429)" in line for line in retries)
     assert any("(status 500)" in line for line in retries)
@@ -324,7 +326,7 @@ def test_prompt_id_matches_store(store):
     constraints = [{"id": "bsb:no_markdown", "kwargs": {}}]
     stored = store.upsert_prompt("mini", "contrast", "text", topic="t", variant="no_markdown", constraints=constraints)
 
-    assert prompt_id_for("mini", "contrast", "text", "t", "no_markdown", constraints) == stored
+    assert Store.prompt_id("mini", "contrast", "text", "t", "no_markdown", constraints) == stored
 
 
 def test_progress_reaches_total(serve, store):

@@ -65,7 +65,8 @@ def canary_setup(serve, monkeypatch, tmp_path):
         {"spec": "anthropic/claude-canary", "base_url": anthropic_server.url},
         {"spec": "google/gemini-canary", "base_url": google_server.url},
     ]
-    settings = {"models": models, "max_attempts": 3, "retry_backoff_s": 0.01, "timeout_s": 5}
+    # Six attempts outlast the four scheduled faults, so only the 400s end as failures.
+    settings = {"models": models, "max_attempts": 6, "retry_backoff_s": 0.01, "timeout_s": 5}
     yield Config.model_validate(settings), settings
     keyring.set_keyring(previous)
 
@@ -129,7 +130,7 @@ def test_canary_absent_from_exception(canary_setup, spec):
 def test_canary_absent_from_cli(canary_setup, tmp_path, caplog):
     _, settings = canary_setup
     caplog.set_level(logging.INFO)
-    lines = ["max_attempts = 3", "retry_backoff_s = 0.01"]
+    lines = ["max_attempts = 6", "retry_backoff_s = 0.01"]
     # The environment key and the keyring key; the library test above covers the Google key too.
     for model in settings["models"][:2]:
         lines.append("[[models]]")

@@ -28,7 +28,6 @@ from flows.limits import (
 )
 from flows.report import collection_markdown, nightly_markdown
 from flows.run_options import resolve_config, resolve_db, scope_key_for
-from flows.run_queries import find_run_for_flow_run, run_model_counts
 from flows.tasks import (
     ModelCollectionError,
     ModelConfigError,
@@ -252,7 +251,7 @@ def test_prefect_environment_local_and_private(tmp_path):
 def test_open_run_new_row_records_flow_run(store):
     suite = SimpleNamespace(name="core", hash="h1")
     run_id, scope = open_run(store, Config(), ["sim/terse"], suite, "night-1", "flow-run-1")
-    found = find_run_for_flow_run(store, "flow-run-1")
+    found = store.find_run_for_flow_run("flow-run-1")
     assert scope == "night-1"
     assert found["id"] == run_id
     assert found["config"]["scope_key"] == "night-1"
@@ -265,7 +264,7 @@ def test_open_run_reuses_row_of_rerun(store):
     again_id, scope = open_run(store, Config(), ["sim/terse"], suite, None, "flow-run-1")
     assert again_id == first_id
     assert scope == "night-1"
-    assert find_run_for_flow_run(store, "flow-run-1")["status"] == "running"
+    assert store.find_run_for_flow_run("flow-run-1")["status"] == "running"
 
 
 def test_run_model_counts_only_this_run(store):
@@ -279,7 +278,7 @@ def test_run_model_counts_only_this_run(store):
     collected = store.insert_response(model_id, prompt_b, "new answer", run_id=new_run)
     store.insert_response(model_id, prompt_c, None, run_id=new_run, error="HTTP 500")
     store.insert_metric_values([(collected.response_id, "words", 2.0, None, "v1", "test")])
-    assert run_model_counts(store, new_run, "v1") == {"sim/terse": {"collected": 1, "failed": 1, "scored": 1}}
+    assert store.run_model_counts(new_run, "v1") == {"sim/terse": {"collected": 1, "failed": 1, "scored": 1}}
 
 
 # --- concurrency limits ---------------------------------------------------------------------------

@@ -94,15 +94,26 @@ def test_check_needs_two_models():
         identification_check(frame)
 
 
-@pytest.mark.slow
-def test_identify_alpaca_eval(alpaca_store):  # noqa: F811
+@pytest.fixture(scope="module")
+def alpaca_report(alpaca_store):  # noqa: F811
     report = identify_store(alpaca_store)
     update_section(
         "identify",
         "## Identification (`bsb validate identify`)\n\n"
-        "Written by `tests/test_identify.py::test_identify_alpaca_eval` on the eleven AlpacaEval models"
-        " (baseline stream only). Method: bsb_core/identify.py (standardised metrics, nearest centroid under"
-        " the pooled within-model covariance, prompts split in halves).\n\n" + report.to_markdown(),
+        "Written by `tests/test_identify.py` (`alpaca_report`) on the eleven AlpacaEval models, baseline stream."
+        " Method (bsb_core/identify.py): each metric as its normal score and squared normal score, nearest"
+        " centroid under the pooled within-model covariance, prompts split in halves (the same split for every"
+        " model). Acceptance: signature level with groups of 25 at least 0.95, response level at least 0.45.\n\n"
+        + report.to_markdown(),
     )
-    assert report.group_accuracy[25] >= MIN_GROUP_25_ACCURACY
-    assert report.response_accuracy >= MIN_RESPONSE_ACCURACY
+    return report
+
+
+@pytest.mark.slow
+def test_identify_alpaca_groups_of_25(alpaca_report):
+    assert alpaca_report.group_accuracy[25] >= MIN_GROUP_25_ACCURACY
+
+
+@pytest.mark.slow
+def test_identify_alpaca_single_responses(alpaca_report):
+    assert alpaca_report.response_accuracy >= MIN_RESPONSE_ACCURACY

@@ -156,8 +156,10 @@ def test_anthropic_collect_with_faults(serve, store, monkeypatch):
 
     report = asyncio.run(collect(store, ["anthropic/claude-test"], mini_suite(topics=2), config=config))
 
+    injected = sum(1 for record in server.chat_requests() if record.fault is not None)
     assert report.status == "completed"
-    assert report.totals()["retries"] == 3
+    assert injected == 3
+    assert report.totals()["retries"] == injected
     system_prompts = {record.body.get("system") for record in server.chat_requests()[1:]}
     assert all(prompt.startswith("I am claude-test.") for prompt in system_prompts)
     version = store.db.execute("SELECT DISTINCT model_version FROM responses").fetchall()

@@ -150,7 +150,9 @@ def test_google_collect_with_faults(serve, store, monkeypatch):
 
     report = asyncio.run(collect(store, ["google/gemini-test"], mini_suite(topics=2), config=config))
 
+    injected = sum(1 for record in server.chat_requests() if record.fault is not None)
     assert report.status == "completed"
-    assert report.totals()["retries"] == 2
+    assert injected == 2
+    assert report.totals()["retries"] == injected
     for record in server.chat_requests()[1:]:
         assert record.body["systemInstruction"]["parts"][0]["text"].startswith("I am gemini-test.")

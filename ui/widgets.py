@@ -7,16 +7,15 @@ to do next and stops the page, so no page meets an empty store with an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from bsb_core import card_view
-from ui import data, tables
+from ui import charts, data, tables
 
 NEXT_STEPS = """\
 **To fill it**, run one of these from the repository root, then reload this page:
@@ -102,13 +101,60 @@ def model_picker(
     return cards[names.index(chosen)]
 
 
-def chart_with_table(chart: alt.TopLevelMixin | None, table: pd.DataFrame, title: str, empty_note: str = "") -> None:
-    """Draw a chart with its table (the text alternative) in an expander right under it."""
-    if chart is None:
+# Chart builders of ui.charts by name; each takes a list of cards (single-card charts use the first).
+CHART_BUILDERS: dict[str, Callable[..., tuple[Any, pd.DataFrame]]] = {
+    "radar": lambda cards, **options: charts.radar(cards, **options),
+    "trait_bars": lambda cards, **options: charts.trait_bars(cards[0], **options),
+    "drift_map": lambda cards, **options: charts.drift_map(cards, **options),
+    "drift_profile": lambda cards, **options: charts.drift_profile(cards[0], **options),
+    "compliance": lambda cards, **options: charts.compliance(cards[0], **options),
+    "drift_ranking": lambda cards, **options: charts.drift_ranking(cards, **options),
+}
+
+
+def card_fingerprint(cards: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
+    """Return what identifies the cards' content: model, scope, computation time and traits of each card."""
+    return tuple(
+        (card.get("model"), card.get("scope"), card.get("computed_at"), tuple(trait.get("name") for trait in card.get("traits", [])))
+        for card in cards
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_chart(kind: str, fingerprint: tuple[Any, ...], options: tuple[tuple[str, Any], ...], _cards: list[Mapping[str, Any]]) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    # `_cards` is not hashed (leading underscore): `fingerprint` stands for it, which saves
+    # hashing every card on every page load.
+    chart, table = CHART_BUILDERS[kind](list(_cards), **dict(options))
+    return (None if chart is None else chart.to_dict()), table
+
+
+def chart_spec(kind: str, cards: Sequence[Mapping[str, Any]], **options: Any) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    """Return the Vega-Lite spec (None when there is nothing to draw) and the table of a ``ui.charts`` chart.
+
+    Both are cached per chart kind, options and card content, because building and validating
+    an Altair chart takes a tenth of a second or more per chart.
+    """
+    return _cached_chart(kind, card_fingerprint(cards), tuple(sorted(options.items())), list(cards))
+
+
+def draw_chart(spec: dict[str, Any], title: str) -> None:
+    """Draw a Vega-Lite spec at its own size, with ``title`` as its text description."""
+    st.vega_lite_chart(spec=spec, width="content", alt=f"{title}; the table with the chart holds the same numbers")
+
+
+def chart_with_table(kind: str, cards: Sequence[Mapping[str, Any]], title: str, empty_note: str = "", **options: Any) -> None:
+    """Draw a cached chart with its table (the text alternative) in an expander right under it."""
+    spec, table = chart_spec(kind, cards, **options)
+    show_spec_with_table(spec, table, title, empty_note)
+
+
+def show_spec_with_table(spec: dict[str, Any] | None, table: pd.DataFrame, title: str, empty_note: str = "") -> None:
+    """Draw a chart spec (or ``empty_note`` when it is None) with its table in an expander under it."""
+    if spec is None:
         st.info(empty_note or "Nothing to draw: see the table.")
     else:
-        st.altair_chart(chart, width="content", alt=f"{title}; the table under the chart holds the same numbers")
-    with st.expander(f"Table: {title}", expanded=chart is None):
+        draw_chart(spec, title)
+    with st.expander(f"Table: {title}", expanded=spec is None):
         st.dataframe(table, hide_index=True, width="stretch")
 
 
@@ -119,4 +165,17 @@ def simulated_note(cards: Sequence[Mapping[str, Any]]) -> None:
         st.caption(f"{count} of {len(cards)} models are simulated personas (marked “simulated”): their data is not from a real model.")
 
 
-__all__ = ["NEXT_STEPS", "StoreContext", "chart_with_table", "model_header", "model_picker", "simulated_badge", "simulated_note", "store_context"]
+__all__ = [
+    "NEXT_STEPS",
+    "StoreContext",
+    "card_fingerprint",
+    "chart_spec",
+    "chart_with_table",
+    "draw_chart",
+    "model_header",
+    "model_picker",
+    "show_spec_with_table",
+    "simulated_badge",
+    "simulated_note",
+    "store_context",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bsb_core import card_view
-from ui import charts, data, tables, widgets
+from ui import data, tables, widgets
 
 st.title("Model card")
 context = widgets.store_context()
@@ -34,11 +34,9 @@ with downloads:
 
 left, right = st.columns(2)
 with left:
-    chart, table = charts.radar([card], size=340)
-    widgets.chart_with_table(chart, table, "trait percentiles", "This card has fewer than 3 traits.")
+    widgets.chart_with_table("radar", [card], "trait percentiles", "This card has fewer than 3 traits.", size=340)
 with right:
-    chart, table = charts.trait_bars(card)
-    widgets.chart_with_table(chart, table, "trait values with 95% CIs")
+    widgets.chart_with_table("trait_bars", [card], "trait values with 95% CIs")
 
 st.subheader("Distinctive traits")
 distinctive = tables.distinctive_table(card)
@@ -64,8 +62,7 @@ if drift.available and drift.magnitude is not None:
     st.markdown(f"Drift magnitude **{drift.magnitude:.2f}** baseline SDs{interval}: how far the voice moves when format constraints apply.")
 elif not drift.available:
     st.info(f"Drift unavailable: {drift.reason or 'no drift data'}.")
-chart, table = charts.drift_profile(card)
-widgets.chart_with_table(chart, table, "drift by constraint type and metric")
+widgets.chart_with_table("drift_profile", [card], "drift by constraint type and metric")
 impossible = tables.impossible_table(card)
 if not impossible.empty:
     st.markdown("**Impossible constraint sets** (responses per handling class)")
@@ -75,8 +72,7 @@ st.subheader("Compliance")
 compliance_section = card.get("compliance") or {}
 if not compliance_section.get("available"):
     st.info(f"Compliance unavailable: {compliance_section.get('reason') or 'no contrast data'}.")
-chart, table = charts.compliance(card)
-widgets.chart_with_table(chart, table, "follow rates per constraint type")
+widgets.chart_with_table("compliance", [card], "follow rates per constraint type")
 
 st.subheader("Paraphrase of the rules")
 paraphrase = card.get("paraphrase") or {}

@@ -30,7 +30,8 @@ def show_diff(context: widgets.StoreContext, first: tuple[str, str], second: tup
     significant = sum(1 for diff in diffs if diff["significant"])
     st.markdown(f"**{significant} of {len(diffs)} metrics differ** (A = {label_a}, B = {label_b}; false discovery rate {ALPHA}).")
     chart, table = charts.diff_effects(diffs, "A", "B")
-    widgets.chart_with_table(chart, table, f"version diff, A = {label_a}, B = {label_b}", "No metric differs significantly.")
+    spec = None if chart is None else chart.to_dict()
+    widgets.show_spec_with_table(spec, table, f"version diff, A = {label_a}, B = {label_b}", "No metric differs significantly.")
 
 
 def scope_label(run: Mapping[str, Any]) -> str:
@@ -51,8 +52,7 @@ def compare_models(context: widgets.StoreContext) -> None:
         return
     cards = [find_card(context.cards, name) for name in picked]
     widgets.simulated_note(cards)
-    chart, table = charts.radar(cards)
-    widgets.chart_with_table(chart, table, "trait percentiles of the compared models", "These cards have fewer than 3 traits.")
+    widgets.chart_with_table("radar", cards, "trait percentiles of the compared models", "These cards have fewer than 3 traits.")
 
     st.subheader("Significant differences")
     tabs = st.tabs([f"{labels[name]} vs {labels[picked[0]]}" for name in picked[1:]])
@@ -97,8 +97,7 @@ def compare_versions(context: widgets.StoreContext) -> None:
             return
         version_cards.append({**scoped, "model": f"{model} [{scope}]"})
     st.caption("Each scope's percentiles compare the model with the models in that same scope.")
-    chart, table = charts.radar(version_cards)
-    widgets.chart_with_table(chart, table, "trait percentiles per scope", "These cards have fewer than 3 traits.")
+    widgets.chart_with_table("radar", version_cards, "trait percentiles per scope", "These cards have fewer than 3 traits.")
 
     st.subheader("Significant differences")
     show_diff(context, (model, scopes[0]), (model, scopes[1]), f"{model} [{scopes[0]}]", f"{model} [{scopes[1]}]")

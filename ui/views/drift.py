@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import charts, tables, widgets
+from ui import tables, widgets
 
 OVERALL = "all constraint types"
 
@@ -31,10 +31,10 @@ if not types:
         "baseline answers only. `bsb run` collects both streams."
     )
 
-chart, table = charts.drift_map(context.cards, constraint_type, top)
-widgets.chart_with_table(chart, table, "standardised drift per model and metric")
+widgets.chart_with_table("drift_map", context.cards, "standardised drift per model and metric", constraint_type=constraint_type, top=top)
 
 st.subheader("Drift magnitude ranking")
 st.caption("Root mean square of the standardised drift over the stylistic and pragmatic metrics: higher means the voice changes more.")
-chart, table = charts.drift_ranking(context.cards, constraint_type)
-widgets.chart_with_table(chart, table, "drift magnitude per model", "No model has a drift magnitude in this scope.")
+widgets.chart_with_table(
+    "drift_ranking", context.cards, "drift magnitude per model", "No model has a drift magnitude in this scope.", constraint_type=constraint_type
+)  # fmt: skip

@@ -11,7 +11,7 @@ from datetime import date
 import streamlit as st
 
 from bsb_core import card_view
-from ui import charts, data, tables, widgets
+from ui import data, tables, widgets
 
 # Models preselected in the single radar: more outlines than this are hard to tell apart.
 DEFAULT_RADAR_MODELS = 6
@@ -80,13 +80,13 @@ if layout == "One radar with a model picker":
     picked = st.multiselect(
         "Models on the radar", names, default=names[:DEFAULT_RADAR_MODELS], format_func=labels.get, key="overview_radar_models"
     )
-    chart, table = charts.radar([card for card in cards if card_view.model_name(card) in picked])
+    spec, table = widgets.chart_spec("radar", [card for card in cards if card_view.model_name(card) in picked])
     left, right = st.columns([3, 2])
     with left:
-        if chart is None:
+        if spec is None:
             st.info("Pick at least one model, and keep at least 3 traits (both streams) to draw a radar.")
         else:
-            st.altair_chart(chart, width="content", alt="Trait radar; the table beside it holds the same numbers")
+            widgets.draw_chart(spec, "Trait radar of the picked models")
     with right:
         st.markdown("**Radar table** (percentile among models and trait value)")
         st.dataframe(table, hide_index=True, width="stretch", height=420)
@@ -97,13 +97,13 @@ else:
         for column, card in zip(columns, row):
             with column:
                 st.markdown(f"**{tables.card_label(card)}**")
-                chart, _ = charts.radar([card], size=220)
-                if chart is None:
+                spec, _ = widgets.chart_spec("radar", [card], size=220)
+                if spec is None:
                     st.caption("Fewer than 3 traits: see the table.")
                 else:
-                    st.altair_chart(chart, width="content", alt=f"Trait radar of {tables.card_label(card)}")
+                    widgets.draw_chart(spec, f"Trait radar of {tables.card_label(card)}")
     with st.expander("Table: radar values of every model"):
-        st.dataframe(charts.radar(cards)[1], hide_index=True, width="stretch")
+        st.dataframe(widgets.chart_spec("radar", cards)[1], hide_index=True, width="stretch")
 
 st.subheader("Traits")
 trait_table = tables.overview_table(cards)
