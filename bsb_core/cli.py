@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 from bsb_core import __version__
 
@@ -51,14 +55,31 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def db_option(fn):
-    """Add ``--db PATH`` (default: ``BSB_DB`` or ``./bsb.db``) to a command."""
+def resolve_db_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Resolve ``--db`` the same way for every command (see :func:`bsb_core.config.store_path`).
+
+    A command with its own ``--config`` option gets the raw value and resolves the path with
+    that config itself.
+    """
+    from bsb_core.config import ConfigError, store_path
+
+    if any(other.name == "config_file" for other in ctx.command.params):
+        return value
+    try:
+        return str(store_path(value))
+    except ConfigError as error:
+        raise click.UsageError(f"cannot tell which store to use: {error}") from None
+
+
+def db_option(fn: F) -> F:
+    """Add ``--db PATH`` to a command; the value passed on is the resolved store path."""
     return click.option(
         "--db",
         "db",
         type=click.Path(dir_okay=False),
         default=None,
-        help="SQLite store to use. Default: $BSB_DB, else ./bsb.db.",
+        callback=resolve_db_option,
+        help="SQLite store to use. Default: $BSB_DB, else the config's `database`, else ./bsb.db.",
     )(fn)
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sqlite3
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -13,7 +19,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bsb_core.cli import db_option, main
+from bsb_core.paths import db_path
 from bsb_core.store import Store
+
+if TYPE_CHECKING:
+    from bsb_core.importers import ImportSummary
 
 console = Console(stderr=True)
 
@@ -32,8 +42,48 @@ def progress_bar() -> Progress:
     )
 
 
+@contextmanager
+def open_store(db: str | None) -> Iterator[Store]:
+    """Open the store for a command; a store SQLite cannot open or write ends the command with a clear error."""
+    path = db_path(db)
+    try:
+        store = Store(db)
+    except (sqlite3.Error, OSError) as error:
+        raise click.ClickException(f"cannot open the store {path}: {store_error_hint(path, error)}") from None
+    with store:
+        yield store
+
+
+def store_error_hint(path: Path, error: BaseException) -> str:
+    """Return ``error`` followed by what to do about it, for a store at ``path``."""
+    text = str(error)
+    if path.is_dir():
+        return f"{text}; it is a folder: pass --db (or set BSB_DB) with a file path such as {path / 'bsb.db'}"
+    if "not a database" in text:
+        return f"{text}; the file is not a SQLite database: pass --db with a BSB store or a new file name"
+    if "readonly" in text or "unable to open" in text or isinstance(error, PermissionError):
+        return (
+            f"{text}; SQLite must be able to write the store and create its -wal and -shm files in the same folder:"
+            " fix the permissions or copy the store to a writable folder"
+        )
+    if "locked" in text or "busy" in text:
+        return f"{text}; another process holds a write lock for too long: wait for it to finish and run the command again"
+    return text
+
+
+def echo_import_summary(total: ImportSummary, failed_files: int) -> None:
+    """Print the one-line import summary to standard output."""
+    click.echo(
+        f"imported {total.imported} responses, skipped {total.duplicates} duplicates, rejected {len(total.rejected)} rows"
+        + (f", {total.prompts_only} prompts without responses" if total.prompts_only else "")
+        + (f", kept {total.empty} empty responses (flagged)" if total.empty else "")
+        + (f", {failed_files} unreadable files" if failed_files else "")
+    )
+
+
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable file gets its own error while the other files still import.
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -49,32 +99,47 @@ def import_command(paths: tuple[Path, ...], fmt: str, db: str | None) -> None:
     JSONL/CSV rows need `model`, `prompt` and `response`; `prompt_id`, `stream`, `topic`,
     `constraints` and `sample` are optional and every other field is kept as metadata.
     Rows with a prompt but no model and no response import as prompts only. Exits with
-    status 1 when any row was rejected; all good rows are imported either way.
+    status 1 when any row or file was rejected (all good rows are imported either way),
+    and 130 on Ctrl-C; running the same command again then imports the rest.
     """
     from bsb_core.importers import ImportFormatError, ImportSummary, import_file
 
     total = ImportSummary()
     failed_files = 0
-    with Store(db) as store, progress_bar() as bar:
+    with open_store(db) as store, progress_bar() as bar:
         for path in paths:
             task = bar.add_task(f"import {path.name}", total=None)
+            summary = ImportSummary()
             try:
-                summary = import_file(store, path, fmt, progress=lambda n, task=task: bar.advance(task, n))
+                import_file(store, path, fmt, progress=lambda n, task=task: bar.advance(task, n), summary=summary)
             except ImportFormatError as error:
                 click.echo(f"error: {error}", err=True)
                 failed_files += 1
                 continue
+            except KeyboardInterrupt:
+                _echo_file_report(summary)
+                total.add(summary)
+                echo_import_summary(total, failed_files)
+                click.echo(f"interrupted while importing {path}; run the same command again to import the rest"
+                           " (rows already imported are skipped as duplicates)", err=True)
+                sys.exit(130)
+            except sqlite3.Error as error:
+                _echo_file_report(summary)
+                total.add(summary)
+                echo_import_summary(total, failed_files)
+                raise click.ClickException(f"cannot write to the store {store.path}: {store_error_hint(store.path, error)}") from None
+            _echo_file_report(summary)
             total.add(summary)
-            for reason in summary.rejected:
-                click.echo(reason, err=True)
-    click.echo(
-        f"imported {total.imported} responses, skipped {total.duplicates} duplicates, rejected {len(total.rejected)} rows"
-        + (f", {total.prompts_only} prompts without responses" if total.prompts_only else "")
-        + (f", kept {total.empty} empty responses (flagged)" if total.empty else "")
-        + (f", {failed_files} unreadable files" if failed_files else "")
-    )
+    echo_import_summary(total, failed_files)
     if total.rejected or failed_files:
         sys.exit(1)
+
+
+def _echo_file_report(summary: ImportSummary) -> None:
+    for reason in summary.rejected:
+        click.echo(reason, err=True)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.command("score")
@@ -82,15 +147,32 @@ def import_command(paths: tuple[Path, ...], fmt: str, db: str | None) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Responses per spaCy batch.")
 @db_option
 def score_command(workers: int, batch_size: int, db: str | None) -> None:
-    """Compute metric values for every response not yet scored with the current metric set."""
+    """Compute metric values for every response not yet scored with the current metric set.
+
+    Values are saved every few hundred responses, so after Ctrl-C or a crash running the
+    command again scores only what is left.
+    """
     from bsb_core.metrics.engine import METRIC_SET_VERSION
     from bsb_core.scoring import score_store
 
-    with Store(db) as store:
-        pending = store.count_responses_to_score(METRIC_SET_VERSION)
-        with progress_bar() as bar:
-            task = bar.add_task("score", total=pending)
-            summary = score_store(store, workers=workers, batch_size=batch_size, progress=lambda n: bar.advance(task, n))
+    scored = 0
+
+    def advance(count: int) -> None:
+        nonlocal scored
+        scored += count
+        bar.advance(task, count)
+
+    with open_store(db) as store:
+        try:
+            pending = store.count_responses_to_score(METRIC_SET_VERSION)
+            with progress_bar() as bar:
+                task = bar.add_task("score", total=pending)
+                summary = score_store(store, workers=workers, batch_size=batch_size, progress=advance)
+        except KeyboardInterrupt:
+            click.echo(f"interrupted after scoring {scored} responses; run `bsb score` again to score the rest", err=True)
+            sys.exit(130)
+        except sqlite3.Error as error:
+            raise click.ClickException(f"cannot score the store {store.path}: {store_error_hint(store.path, error)}") from None
     click.echo(
         f"scored {summary.responses} responses ({summary.values} metric values, metric set {summary.metric_set_version},"
         f" pipeline {summary.pipeline})"
@@ -102,7 +184,7 @@ def score_command(workers: int, batch_size: int, db: str | None) -> None:
 @db_option
 def models_command(as_json: bool, db: str | None) -> None:
     """List the models in the store with their response counts."""
-    with Store(db) as store:
+    with open_store(db) as store:
         rows = store.models()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -147,20 +229,48 @@ def metrics_command(fmt: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output file. Default: standard output.")
 @db_option
 def export_command(fmt: str, output: Path | None, db: str | None) -> None:
-    """Export responses with their metadata and metric values (current metric set)."""
+    """Export responses with their metadata and metric values (current metric set).
+
+    With -o the file is written under a temporary name and renamed at the end, so an
+    existing file is replaced only by a complete export.
+    """
     from bsb_core.exporting import write_csv, write_jsonl
     from bsb_core.metrics.engine import METRIC_SET_VERSION
 
-    handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        with Store(db) as store:
-            rows = store.export_rows(METRIC_SET_VERSION)
-            count = write_jsonl(rows, handle) if fmt == "jsonl" else write_csv(rows, handle)
-    finally:
-        if output:
-            handle.close()
+    if output and not output.parent.is_dir():
+        raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
+    with open_store(db) as store, store.lenient_text():
+        rows = store.export_rows(METRIC_SET_VERSION)
+        try:
+            if output is None:
+                count = write_jsonl(rows, sys.stdout) if fmt == "jsonl" else write_csv(rows, sys.stdout)
+            else:
+                count = _export_to_file(rows, fmt, output)
+        except sqlite3.Error as error:
+            raise click.ClickException(f"cannot read the store {store.path}: {store_error_hint(store.path, error)}") from None
     if output:
         click.echo(f"exported {count} responses to {output}", err=True)
+
+
+def _export_to_file(rows: Iterator[dict[str, Any]], fmt: str, output: Path) -> int:
+    from bsb_core.exporting import write_csv, write_jsonl
+
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror}; check the folder's permissions") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            count = write_jsonl(rows, stream) if fmt == "jsonl" else write_csv(rows, stream)
+        # mkstemp creates the file as 0600; give the export the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return count
 
 
 __all__ = ["csv", "progress_bar"]

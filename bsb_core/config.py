@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bsb_core.paths import db_path
+
 CONFIG_ENV = "BSB_CONFIG"
 DEFAULT_CONFIG_FILE = "bsb.toml"
 
@@ -227,6 +229,20 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{resolved}: invalid TOML ({exc}); fix the syntax at that line") from None
     data["source"] = str(resolved)
     return _validate(data, str(resolved))
+
+
+def store_path(explicit: str | os.PathLike[str] | None = None, config: Config | None = None) -> Path:
+    """Return the store path: ``explicit``, else ``$BSB_DB``, else the config's ``database``, else ``./bsb.db``.
+
+    Loads the config (``$BSB_CONFIG`` or ``./bsb.toml``) when ``config`` is not given; a
+    malformed config raises :class:`ConfigError` only when its ``database`` is needed.
+    """
+    if explicit:
+        return db_path(explicit)
+    if os.environ.get("BSB_DB"):
+        return db_path(None)
+    settings = config if config is not None else load_config()
+    return db_path(settings.database)
 
 
 def _validate(data: dict[str, Any], origin: str) -> Config:

@@ -11,18 +11,21 @@ from typing import Any, TextIO
 BASE_FIELDS = ["model", "prompt_id", "prompt", "response", "stream", "topic", "constraints", "sample"]
 EXTRA_FIELDS = ["simulated", "is_empty", "model_version", "tokens_in", "tokens_out", "latency_ms", "error", "run_id"]
 METRIC_PREFIX = "metric:"
+# Top-level names of an exported record that a metadata field must not overwrite.
+RESERVED_NAMES = {*BASE_FIELDS, *EXTRA_FIELDS, "meta", "metrics"}
 
 
 def flat_record(row: dict[str, Any]) -> dict[str, Any]:
     """Turn a store export row into the record a user imported, plus BSB's fields and metrics.
 
-    Metadata fields come back at the top level under their original names unless that name is
-    one of BSB's own fields, in which case it stays under ``meta``.
+    Metadata fields come back at the top level under their original names, except names
+    that BSB's own record uses (a base or extra field, ``meta``, ``metrics`` or a name
+    starting with ``metric:``): those come back inside a ``meta`` object.
     """
     record = {name: row.get(name) for name in BASE_FIELDS}
     collisions = {}
     for key, value in (row.get("meta") or {}).items():
-        if key in record or key in EXTRA_FIELDS or key == "metrics":
+        if key in RESERVED_NAMES or key.startswith(METRIC_PREFIX):
             collisions[key] = value
         else:
             record[key] = value
@@ -60,7 +63,8 @@ def write_csv(rows: Iterable[dict[str, Any]], handle: TextIO) -> int:
                 seen.add(key)
                 columns.append(key)
         records.append(flat)
-    writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+    # An empty store still gets a header, so the file reads as CSV with BSB's columns.
+    writer = csv.DictWriter(handle, fieldnames=columns or [*BASE_FIELDS, *EXTRA_FIELDS], extrasaction="ignore")
     writer.writeheader()
     for record in records:
         writer.writerow(record)

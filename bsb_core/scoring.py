@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from bsb_core.metrics.engine import METRIC_SET_VERSION, score_items
+from spacy.language import Language
+
+from bsb_core.metrics.engine import METRIC_SET_VERSION, ScoreInput, score_items
 from bsb_core.metrics.nlp import load_pipeline, pipeline_id
-from bsb_core.metrics.registry import Null
+from bsb_core.metrics.registry import REGISTRY, Null, Value
 from bsb_core.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,14 +44,15 @@ def score_store(
         raise ValueError(f"workers must be 1 or more, got {workers}")
     nlp = load_pipeline()
     pipeline = pipeline_id(nlp)
-    pending = list(store.responses_to_score(METRIC_SET_VERSION))
+    with store.lenient_text():
+        pending = list(store.responses_to_score(METRIC_SET_VERSION))
     log.info("scoring %d responses with metric set %s and %s", len(pending), METRIC_SET_VERSION, pipeline)
 
-    items = ((row["text"], row["constraints"], row["prompt"]) for row in pending)
+    items = [(row["text"], row["constraints"], row["prompt"]) for row in pending]
     buffer: list[tuple[int, str, float | None, str | None, str, str]] = []
     written = 0
     scored = 0
-    for row, values in zip(pending, score_items(items, nlp=nlp, batch_size=batch_size, n_process=workers)):
+    for row, values in zip(pending, _guarded_values(items, nlp, batch_size, workers)):
         for name, value in values.items():
             if isinstance(value, Null):
                 buffer.append((row["id"], name, None, value.reason, METRIC_SET_VERSION, pipeline))
@@ -64,3 +67,34 @@ def score_store(
     written += store.insert_metric_values(buffer)
     log.info("scored %d responses (%d values written)", len(pending), written)
     return ScoreSummary(len(pending), written, METRIC_SET_VERSION, pipeline)
+
+
+def _guarded_values(items: list[ScoreInput], nlp: Language, batch_size: int, workers: int) -> Iterator[dict[str, Value]]:
+    """Yield the values of every item in order, even when parsing or scoring one of them raises.
+
+    ``score_items`` already turns a metric family's exception into Null values; this also
+    covers the text preparation and spaCy itself. After an exception, the batch that held
+    the failing response is scored one response at a time, and a response that still
+    raises gets an "internal error" Null for every metric, so one stored response can
+    never stop `bsb score` for good.
+    """
+    position = 0
+    while position < len(items):
+        try:
+            for values in score_items(items[position:], nlp=nlp, batch_size=batch_size, n_process=workers):
+                position += 1
+                yield values
+            return
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("scoring failed in the batch starting at pending response %d; rescoring it one by one", position)
+        for item in items[position:position + batch_size]:
+            yield _single_values(item, nlp)
+            position += 1
+
+
+def _single_values(item: ScoreInput, nlp: Language) -> dict[str, Value]:
+    try:
+        return next(score_items([item], nlp=nlp, batch_size=1, n_process=1))
+    except Exception as error:  # noqa: BLE001 - see _guarded_values
+        log.exception("scoring failed on one response (%d characters)", len(item[0]) if isinstance(item[0], str) else 0)
+        return {name: Null(f"internal error: {type(error).__name__}") for name in REGISTRY.names()}

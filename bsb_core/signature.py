@@ -253,6 +253,7 @@ class _Computation:
         self.contrast = self.wide[streams == "contrast"].copy()
         self.paraphrases = self.wide[streams == "paraphrase"]
         self.possible_contrast = self.contrast[~impossible_mask(self.contrast["variant"])].copy()
+        self.trait_metric_means: dict[str, pd.DataFrame] = {}
 
     def run(self) -> list[Signature]:
         self._score_traits()
@@ -398,6 +399,7 @@ class _Computation:
                 "ci_high": None,
                 "percentile": None,
                 "n": 0,
+                "reliability": None,
                 "stream": trait.stream,
                 "metrics": [],
             }
@@ -423,6 +425,7 @@ class _Computation:
                     ci_low=finite_or_none(row["ci_low"]),
                     ci_high=finite_or_none(row["ci_high"]),
                     n=int(row["n"]),
+                    reliability=finite_or_none(self.reliability.get(column)),
                 )
             traits.append(entry)
         return traits
@@ -432,7 +435,9 @@ class _Computation:
         resolved = resolve_components(trait, frame.columns)
         if not resolved:
             return []
-        means = frame.groupby("model_id")[[metric for metric, _ in resolved]].mean()
+        if trait.name not in self.trait_metric_means:
+            self.trait_metric_means[trait.name] = frame.groupby("model_id")[[metric for metric, _ in resolved]].mean()
+        means = self.trait_metric_means[trait.name]
         rows = []
         for metric, component in resolved:
             info = REGISTRY.get(metric) if metric in REGISTRY else None

@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,9 +62,29 @@ def migration(number: int, name: str) -> Callable[[Callable[[sqlite_utils.Databa
     return register
 
 
+class NotABsbStoreError(RuntimeError):
+    """The file is an SQLite database with tables of its own but no BSB migrations table."""
+
+
+def run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Execute ``script`` one statement at a time, so it stays inside the caller's transaction.
+
+    ``executescript`` would commit first, which breaks a migration's atomicity.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        db.execute(statement)
+
+
 @migration(1, "create_core_tables")
 def _m001_core_tables(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    run_script(
+        db,
         """
         CREATE TABLE models (
             id INTEGER PRIMARY KEY,
@@ -152,20 +173,41 @@ def _m001_core_tables(db: sqlite_utils.Database) -> None:
     )
 
 
-def apply_migrations(db: sqlite_utils.Database) -> list[int]:
-    """Apply every migration the database has not recorded; return the numbers applied."""
+def apply_migrations(db: sqlite_utils.Database, name: str = "the database") -> list[int]:
+    """Apply every migration the database has not recorded; return the numbers applied.
+
+    Each migration runs in one immediate transaction with its record, so a failure leaves no
+    half-built schema and two processes opening a new store never both apply it. A database
+    with tables but no ``migrations`` table (another tool's file) raises
+    :class:`NotABsbStoreError` and is left untouched.
+    """
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    if tables and "migrations" not in tables:
+        listed = ", ".join(sorted(tables)[:5])
+        raise NotABsbStoreError(
+            f"{name} is not a BSB store: it has tables of its own ({listed}) and no migrations table;"
+            " pass another path with --db or BSB_DB (to import an llm logs.db, use `bsb import FILE`)"
+        )
     db.execute(
         "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    done = {row[0] for row in db.execute("SELECT id FROM migrations").fetchall()}
     applied = []
-    for number, name, fn in sorted(MIGRATIONS, key=lambda item: item[0]):
-        if number in done:
+    for number, migration_name, fn in sorted(MIGRATIONS, key=lambda item: item[0]):
+        if db.execute("SELECT 1 FROM migrations WHERE id = ?", [number]).fetchone():
             continue
-        with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while this one waited for the write lock.
+            if db.execute("SELECT 1 FROM migrations WHERE id = ?", [number]).fetchone():
+                db.conn.rollback()
+                continue
             fn(db)
-            db.execute("INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)", [number, name, utc_now()])
-        log.info("applied migration %03d %s", number, name)
+            db.execute("INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)", [number, migration_name, utc_now()])
+            db.conn.commit()
+        except BaseException:
+            db.conn.rollback()
+            raise
+        log.info("applied migration %03d %s", number, migration_name)
         applied.append(number)
     return applied
 
@@ -191,16 +233,35 @@ class Store:
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        try:
+            apply_migrations(self.db, str(self.path))
+        except BaseException:
+            conn.close()
+            raise
         if str(self.path) != ":memory:":
+            # Only after the check above, so another tool's database is never switched to WAL.
             self.db.enable_wal()
             # With WAL, NORMAL keeps the database consistent after a crash and makes each commit cheap.
             self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        apply_migrations(self.db)
 
     def close(self) -> None:
         """Close the connection."""
         self.db.conn.close()
+
+    @contextmanager
+    def lenient_text(self) -> Iterator[None]:
+        """Within the block, decode stored text that is not valid UTF-8 with U+FFFD instead of raising.
+
+        Only another tool can store such bytes (Python's sqlite3 writes valid UTF-8), but
+        one such row would otherwise stop every later `bsb score` or `bsb export`.
+        """
+        previous = self.db.conn.text_factory
+        self.db.conn.text_factory = lambda data: data.decode("utf-8", "replace")
+        try:
+            yield
+        finally:
+            self.db.conn.text_factory = previous
 
     def __enter__(self) -> Store:
         return self
@@ -221,11 +282,18 @@ class Store:
         ).fetchone()
         if row:
             return int(row[0])
-        with self.db.conn:
-            cursor = self.db.execute(
-                "INSERT INTO models (name, provider, params, params_hash, simulated, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [name, provider, canonical_json(params), params_hash, int(simulated), utc_now()],
-            )
+        try:
+            with self.db.conn:
+                cursor = self.db.execute(
+                    "INSERT INTO models (name, provider, params, params_hash, simulated, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [name, provider, canonical_json(params), params_hash, int(simulated), utc_now()],
+                )
+        except sqlite3.IntegrityError:
+            # Another process inserted the same model between the SELECT and the INSERT.
+            row = self.db.execute("SELECT id FROM models WHERE name = ? AND params_hash = ?", [name, params_hash]).fetchone()
+            if row is None:
+                raise
+            return int(row[0])
         return int(cursor.lastrowid)
 
     def find_model_id(self, name: str, params: dict[str, Any] | None = None) -> int | None:
@@ -420,12 +488,29 @@ class Store:
             return InsertResult(int(existing_id), True)
 
         columns = ["model_id", "prompt_id", "sample", "system_hash", "scope_key", *row]
-        with self.db.conn:
-            cursor = self.db.execute(
-                f"INSERT INTO responses ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-                [*identity, *row.values()],
-            )
+        try:
+            with self.db.conn:
+                cursor = self.db.execute(
+                    f"INSERT INTO responses ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                    [*identity, *row.values()],
+                )
+        except sqlite3.IntegrityError:
+            # Another process inserted the same identity between the SELECT and the INSERT:
+            # its row stands, as any existing row would.
+            existing = self.db.execute(
+                "SELECT id FROM responses WHERE model_id = ? AND prompt_id = ? AND sample = ?"
+                " AND system_hash = ? AND scope_key = ?",
+                identity,
+            ).fetchone()
+            if existing is None:
+                raise
+            return InsertResult(int(existing[0]), False)
         return InsertResult(int(cursor.lastrowid), True)
+
+    def response_text(self, response_id: int) -> str | None:
+        """Return the stored text of one response (None when it has none or does not exist)."""
+        row = self.db.execute("SELECT text FROM responses WHERE id = ?", [response_id]).fetchone()
+        return None if row is None else row[0]
 
     def response_exists(self, model_id: int, prompt_id: str, sample: int, system_hash: str, scope_key: str = "") -> bool:
         """Return True when a successful response with this identity is stored."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Any
 
-from bsb_core.config import Config, ConfigError, load_config, split_spec
-from bsb_core.paths import db_path
+from bsb_core.config import Config, ConfigError, load_config, split_spec, store_path
 
 
 def resolve_config(
@@ -40,8 +38,7 @@ def resolve_config(
 
 def resolve_db(db: str | None, settings: Config) -> str:
     """Return the absolute store path: ``db``, else ``$BSB_DB``, else the config's ``database``, else ``./bsb.db``."""
-    chosen = db or os.environ.get("BSB_DB") or settings.database
-    return str(db_path(chosen).resolve())
+    return str(store_path(db, settings).resolve())
 
 
 def scope_key_for(moment: datetime) -> str:

@@ -11,6 +11,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bsb_core.paths import shared_data_dir  # noqa: E402
 
+# Session fixtures shared by several test modules are registered once here: a module that
+# imports a session fixture gets its own copy, built again for that module.
+pytest_plugins = ["fixtures_alpaca", "fixtures_sim", "fixtures_ui"]
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fixtures_alpaca import alpaca_store  # noqa: F401
 from test_identify import gaussian_frame
 
 from validation_doc import update_section

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures_ui import ui_store  # noqa: F401
 
 from bsb_core.cards import store_cards
 from bsb_core.recommend import profile_from, recommend
@@ -40,6 +39,10 @@ PAGES = {
     "settings": "Settings",
 }
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+CHARTS_DRAWN = """count => {
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+    return charts.length >= count && charts.every(chart => chart.querySelector('canvas, svg'));
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +78,13 @@ def open_page(browser, url: str):
     return page
 
 
-def wait_for_charts(page) -> None:
-    """Wait until every Altair chart on the page has drawn its canvas or SVG."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
-        ".every(chart => chart.querySelector('canvas, svg'))"
-    )
+def wait_for_charts(page, count: int) -> None:
+    """Wait until at least ``count`` Altair charts are on the page and each has drawn its canvas or SVG.
+
+    The script run can end before the browser has drawn the elements it sent, so the run
+    state alone does not say the page is complete.
+    """
+    page.wait_for_function(CHARTS_DRAWN, arg=count)
 
 
 @pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "overview")
@@ -124,11 +128,11 @@ def test_browser_pdf_card(app_url, browser):
     assert target.read_bytes()[:5] == b"%PDF-"
 
 
-@pytest.mark.parametrize(("name", "path"), [("overview", ""), ("card", "card?model=sim/bulleteer")])
-def test_browser_screenshot(name, path, app_url, browser):
+@pytest.mark.parametrize(("name", "path", "charts"), [("overview", "", 1), ("card", "card?model=sim/bulleteer", 4)])
+def test_browser_screenshot(name, path, charts, app_url, browser):
     page = open_page(browser, f"{app_url}/{path}")
     try:
-        wait_for_charts(page)
+        wait_for_charts(page, charts)
         target = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(target))
     finally:

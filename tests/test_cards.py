@@ -9,7 +9,6 @@ import subprocess
 import pytest
 from card_factory import make_card
 from click.testing import CliRunner
-from fixtures_alpaca import alpaca_store  # noqa: F401
 from fixtures_signature import fill_synthetic_store
 
 from bsb_core import cards as card_files

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures_alpaca import alpaca_store  # noqa: F401
 from validation_doc import update_section
 
 from bsb_core.identify import fit_feature_space, identification_check, identify_store, prompt_halves

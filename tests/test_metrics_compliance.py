@@ -526,3 +526,12 @@ def test_compute_never_fails(text):
 def test_compute_odd_texts(text):
     values = compliance.compute(parsed_of(text, ALL_CONSTRAINTS))
     assert set(values) == set(REGISTRY.names("compliance"))
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nonstandard_json_constants_rejected(constant):
+    from bsb_core.metrics.engine import score_text
+
+    values = score_text(f'{{"score": {constant}}}', [{"id": "bsb:json_schema", "kwargs": {"schema": {"type": "object"}}}])
+    assert values["json_strict"] == 0.0
+    assert values["json_schema_valid"] == 0.0

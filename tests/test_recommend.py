@@ -7,7 +7,6 @@ import json
 import pytest
 from card_factory import make_card
 from click.testing import CliRunner
-from fixtures_sim import sim_cards, sim_db  # noqa: F401
 
 from bsb_core.cli import main
 from bsb_core.recommend import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fixtures_alpaca import ALPACA_MODELS, alpaca_store  # noqa: F401
+from fixtures_alpaca import ALPACA_MODELS
 from validation_doc import update_section
 
 from bsb_core.identify import identification_frame

@@ -78,3 +78,38 @@ def test_model_params_distinguish_rows(store):
     again = store.get_or_create_model("openai/gpt-x", "openai", {"temperature": 0})
     assert cold != warm
     assert cold == again
+
+
+def test_foreign_database_left_untouched(tmp_path):
+    import pytest
+    import sqlite_utils
+
+    from bsb_core.store import NotABsbStoreError
+
+    path = tmp_path / "other.db"
+    sqlite_utils.Database(path)["things"].insert({"a": 1})
+    with pytest.raises(NotABsbStoreError, match="not a BSB store"):
+        Store(path)
+    other = sqlite_utils.Database(path)
+    assert other.table_names() == ["things"]
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_failed_migration_rolls_back(tmp_path, monkeypatch):
+    import pytest
+
+    from bsb_core import store as store_module
+
+    def broken(db):
+        db.execute("CREATE TABLE half_built (id INTEGER)")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, (999, "broken", broken)])
+    with pytest.raises(RuntimeError, match="boom"):
+        Store(tmp_path / "a.db")
+    conn = sqlite3.connect(tmp_path / "a.db")
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    recorded = [row[0] for row in conn.execute("SELECT id FROM migrations")]
+    conn.close()
+    assert "half_built" not in tables
+    assert 999 not in recorded

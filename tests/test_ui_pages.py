@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fixtures_ui import APP, APPTEST_TIMEOUT_S, PAGES, SIM_PERSONAS, baseline_store, empty_store, open_page, page_text, ui_store  # noqa: F401
+from fixtures_ui import APP, APPTEST_TIMEOUT_S, PAGES, SIM_PERSONAS, open_page, page_text
 
 from bsb_core.signature import load_cards
 from bsb_core.store import Store

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fixtures_ui import baseline_store, open_page, page_text, ui_store  # noqa: F401
+from fixtures_ui import open_page, page_text
 
 from bsb_core.cards import store_cards
 from bsb_core.recommend import profile_from, recommend

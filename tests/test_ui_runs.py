@@ -14,7 +14,7 @@ from bsb_core.store import Store
 from ui import collect_job
 
 # Seconds a one-persona collection, scoring and signature refresh may take on a loaded two-core
-# machine; the temporary Prefect server alone can take half a minute to start.
+# machine. The temporary Prefect server alone can take half a minute to start.
 JOB_TIMEOUT_S = 600
 
 

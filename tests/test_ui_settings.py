@@ -5,7 +5,7 @@ from __future__ import annotations
 import keyring
 import keyring.backend
 import pytest
-from fixtures_ui import empty_store, open_page, page_text, ui_store  # noqa: F401
+from fixtures_ui import open_page, page_text
 
 from bsb_core import secrets
 

@@ -1,6 +1,6 @@
 """The BSB app: ``streamlit run ui/app.py`` (the store is ``$BSB_DB``, bsb.toml's ``database`` or ./bsb.db).
 
-This script sets up the page and the navigation; each page lives in ``ui/pages/`` and reads
+This script sets up the page and the navigation. Each page lives in ``ui/views/`` and reads
 the store through :mod:`ui.data`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# `streamlit run ui/app.py` puts ui/ on sys.path, not the repository root that holds the
+# `streamlit run ui/app.py` puts ui/ on sys.path, not the repository root that contains the
 # `ui` and `bsb_core` packages; add the root so the app also runs from a checkout without install.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:

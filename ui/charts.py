@@ -16,7 +16,7 @@ import pandas as pd
 from bsb_core import charts as core
 from ui import tables
 
-# Fewest traits a radar can draw (a polygon needs three spokes).
+# Minimum number of traits a radar can draw (a polygon needs three spokes).
 MIN_RADAR_TRAITS = 3
 # Pixels an axis label may take before Vega-Lite truncates it; model names with the
 # "(simulated)" suffix need about this much.
@@ -35,38 +35,38 @@ def labelled(cards: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def radar(cards: Iterable[Mapping[str, Any]], size: int = 380) -> tuple[alt.TopLevelMixin | None, pd.DataFrame]:
     """Return the overlaid trait radar of ``cards`` and its table; the chart is None with fewer than 3 traits."""
-    shown = labelled(cards)
-    trait_names = {trait["name"] for card in shown for trait in card.get("traits", [])}
-    if not shown or len(trait_names) < MIN_RADAR_TRAITS:
+    relabelled = labelled(cards)
+    trait_names = {trait["name"] for card in relabelled for trait in card.get("traits", [])}
+    if not relabelled or len(trait_names) < MIN_RADAR_TRAITS:
         return None, pd.DataFrame(columns=["model", "trait", "percentile", "value", "ci_low", "ci_high", "metrics", "note"])
-    table = core.radar_table(shown).drop(columns=["trait"]).rename(columns={"label": "trait"})
-    return _readable(core.radar_chart(shown, size=size)), table
+    table = core.radar_table(relabelled).drop(columns=["trait"]).rename(columns={"label": "trait"})
+    return _readable(core.radar_chart(relabelled, size=size)), table
 
 
 def trait_bars(card: Mapping[str, Any]) -> tuple[alt.TopLevelMixin, pd.DataFrame]:
     """Return one model's trait values with 95% CIs as bars and its table."""
-    shown = labelled([card])[0]
-    return _readable(core.trait_bars(shown)), core.trait_table(shown)
+    relabelled = labelled([card])[0]
+    return _readable(core.trait_bars(relabelled)), core.trait_table(relabelled)
 
 
 def drift_map(
     cards: Iterable[Mapping[str, Any]], constraint_type: str | None = None, top: int | None = 20
 ) -> tuple[alt.TopLevelMixin, pd.DataFrame]:
     """Return the drift heatmap (models × metrics) and its table, for one constraint type or overall."""
-    shown = labelled(cards)
-    return _readable(core.drift_heatmap(shown, constraint_type, top)), core.drift_table(shown, constraint_type, top)
+    relabelled = labelled(cards)
+    return _readable(core.drift_heatmap(relabelled, constraint_type, top)), core.drift_table(relabelled, constraint_type, top)
 
 
 def drift_profile(card: Mapping[str, Any], top: int = 10) -> tuple[alt.TopLevelMixin, pd.DataFrame]:
     """Return one model's drift map (constraint types × metrics) and its table."""
-    shown = labelled([card])[0]
-    return _readable(core.drift_profile(shown, top)), core.drift_profile_table(shown, top)
+    relabelled = labelled([card])[0]
+    return _readable(core.drift_profile(relabelled, top)), core.drift_profile_table(relabelled, top)
 
 
 def compliance(card: Mapping[str, Any]) -> tuple[alt.TopLevelMixin, pd.DataFrame]:
     """Return one model's follow rates per constraint type and its table."""
-    shown = labelled([card])[0]
-    return _readable(core.compliance_chart(shown)), core.compliance_table(shown)
+    relabelled = labelled([card])[0]
+    return _readable(core.compliance_chart(relabelled)), core.compliance_table(relabelled)
 
 
 def drift_ranking(cards: Iterable[Mapping[str, Any]], constraint_type: str | None = None) -> tuple[alt.TopLevelMixin | None, pd.DataFrame]:

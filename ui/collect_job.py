@@ -1,7 +1,7 @@
 """Ad-hoc collection for the Runs page: a subprocess that runs the Prefect flow and reports progress in a file.
 
 The app starts ``python -m ui.collect_job --db DB --models SPEC,... --progress FILE`` in its
-own process group, so a long collection never blocks the page and the app can stop it. With
+own process group, so a long collection does not block the page and the app can stop it. With
 scoring (the default) the subprocess runs the ``bsb-nightly`` flow for the chosen models
 (collect, score, refresh the signatures); with ``--no-score`` only the ``bsb-collect`` flow.
 Prefect runs as for ``bsb run``: a temporary local server on 127.0.0.1, data in ./.prefect.

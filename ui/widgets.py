@@ -1,8 +1,8 @@
 """Streamlit pieces every page shares: the store context, the empty-store guide, badges, model pickers.
 
-Pages call :func:`store_context` first: it resolves the store, reads its version and cards
-through the cached loaders in :mod:`ui.data`, and when there is nothing to show it draws what
-to do next and stops the page, so no page meets an empty store with an error.
+Pages call :func:`store_context` first. It resolves the store and reads its version and cards
+through the cached loaders in :mod:`ui.data`. When there is nothing to show, it draws what to
+do next and the page stops, so an empty store never reaches a page as an error.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ The **Runs** page can also start a collection, and **Settings** can point the ap
 
 @dataclass(frozen=True)
 class StoreContext:
-    """What a page reads: the store path as text, its version (the cache key) and the cards of scope ``all``."""
+    """The store a page reads: its location, path as text, version (the cache key) and the cards of scope ``all``."""
 
     location: data.StoreLocation
     db: str
@@ -148,6 +148,16 @@ def chart_with_table(kind: str, cards: Sequence[Mapping[str, Any]], title: str, 
     show_spec_with_table(spec, table, title, empty_note)
 
 
+def show_table(table: pd.DataFrame, height: int | str = "auto") -> None:
+    """Draw a table with three significant digits in float columns and a checkbox for ``simulated``."""
+    config: dict[str, Any] = {
+        column: st.column_config.NumberColumn(column, format="%.3g") for column in table.columns if pd.api.types.is_float_dtype(table[column])
+    }
+    if "simulated" in table.columns:
+        config["simulated"] = st.column_config.CheckboxColumn("simulated", help="A sim/ persona, not a real model.")
+    st.dataframe(table, hide_index=True, width="stretch", height=height, column_config=config)
+
+
 def show_spec_with_table(spec: dict[str, Any] | None, table: pd.DataFrame, title: str, empty_note: str = "") -> None:
     """Draw a chart spec (or ``empty_note`` when it is None) with its table in an expander under it."""
     if spec is None:
@@ -155,7 +165,7 @@ def show_spec_with_table(spec: dict[str, Any] | None, table: pd.DataFrame, title
     else:
         draw_chart(spec, title)
     with st.expander(f"Table: {title}", expanded=spec is None):
-        st.dataframe(table, hide_index=True, width="stretch")
+        show_table(table)
 
 
 def simulated_note(cards: Sequence[Mapping[str, Any]]) -> None:
@@ -175,6 +185,7 @@ __all__ = [
     "model_header",
     "model_picker",
     "show_spec_with_table",
+    "show_table",
     "simulated_badge",
     "simulated_note",
     "store_context",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -14,6 +13,7 @@ from bsb_core.metrics.compliance_types import (
     CheckResult,
     ConstraintArgumentError,
 )
+from bsb_core.metrics.jsontext import loads_standard
 from bsb_core.metrics.markdown import INLINE_CODE_RE, LINK_RE
 
 # A numbered step marker at the start of a line: "1." or "1)", after any indentation.
@@ -33,7 +33,7 @@ BSB_CHECKERS: dict[str, CheckerFactory] = {}
 def _parse_strict(text: str) -> tuple[bool, Any]:
     """Parse the whole trimmed text as one JSON value of any type."""
     try:
-        return True, json.loads(text.strip())
+        return True, loads_standard(text.strip())
     except (ValueError, RecursionError):
         return False, None
 

@@ -28,9 +28,23 @@ class JsonFinding:
     how: str = "none"  # "strict", "fence", "embedded" or "none"
 
 
+def reject_constant(name: str) -> Any:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which Python's json accepts but JSON (RFC 8259) does not."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# A decoder for standard JSON only; `json.loads` and `json.JSONDecoder()` accept NaN and Infinity.
+STRICT_DECODER = json.JSONDecoder(parse_constant=reject_constant)
+
+
+def loads_standard(text: str) -> Any:
+    """Parse ``text`` as standard JSON; raise ValueError (or RecursionError) when it is not."""
+    return STRICT_DECODER.decode(text)
+
+
 def _loads(text: str) -> tuple[bool, Any]:
     try:
-        return True, json.loads(text)
+        return True, loads_standard(text)
     except (ValueError, RecursionError):
         return False, None
 
@@ -42,7 +56,7 @@ def _embedded(text: str) -> tuple[bool, Any]:
     markdown links ("[text](url)") and code braces are skipped. At most MAX_CANDIDATES
     openers are tried, because each try may scan to the end of the text.
     """
-    decoder = json.JSONDecoder()
+    decoder = STRICT_DECODER
     tries = 0
     for match in CANDIDATE_RE.finditer(text, 0, min(len(text), MAX_SCAN_CHARS)):
         if tries >= MAX_CANDIDATES:

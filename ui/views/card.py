@@ -46,7 +46,7 @@ else:
     for sentence in card_view.distinctive(card)[:5]:
         st.markdown(f"- {sentence}")
     with st.expander("Table: distinctive metrics"):
-        st.dataframe(distinctive, hide_index=True, width="stretch")
+        widgets.show_table(distinctive)
 
 tips = card_view.prompt_tips(card)
 if tips:
@@ -66,7 +66,7 @@ widgets.chart_with_table("drift_profile", [card], "drift by constraint type and 
 impossible = tables.impossible_table(card)
 if not impossible.empty:
     st.markdown("**Impossible constraint sets** (responses per handling class)")
-    st.dataframe(impossible, hide_index=True, width="stretch")
+    widgets.show_table(impossible)
 
 st.subheader("Compliance")
 compliance_section = card.get("compliance") or {}

@@ -15,6 +15,8 @@ from ui import data, tables, widgets
 
 # Models preselected in the single radar: more outlines than this are hard to tell apart.
 DEFAULT_RADAR_MODELS = 6
+# Width and height of the single radar, in pixels.
+RADAR_SIZE = 440
 # Radars per row in the small-multiples layout.
 GRID_COLUMNS = 3
 
@@ -80,7 +82,7 @@ if layout == "One radar with a model picker":
     picked = st.multiselect(
         "Models on the radar", names, default=names[:DEFAULT_RADAR_MODELS], format_func=labels.get, key="overview_radar_models"
     )
-    spec, table = widgets.chart_spec("radar", [card for card in cards if card_view.model_name(card) in picked])
+    spec, table = widgets.chart_spec("radar", [card for card in cards if card_view.model_name(card) in picked], size=RADAR_SIZE)
     left, right = st.columns([3, 2])
     with left:
         if spec is None:
@@ -89,7 +91,7 @@ if layout == "One radar with a model picker":
             widgets.draw_chart(spec, "Trait radar of the picked models")
     with right:
         st.markdown("**Radar table** (percentile among models and trait value)")
-        st.dataframe(table, hide_index=True, width="stretch", height=420)
+        widgets.show_table(table, height=420)
 else:
     rows = [cards[start : start + GRID_COLUMNS] for start in range(0, len(cards), GRID_COLUMNS)]
     for row in rows:
@@ -103,7 +105,7 @@ else:
                 else:
                     widgets.draw_chart(spec, f"Trait radar of {tables.card_label(card)}")
     with st.expander("Table: radar values of every model"):
-        st.dataframe(widgets.chart_spec("radar", cards)[1], hide_index=True, width="stretch")
+        widgets.show_table(widgets.chart_spec("radar", cards)[1])
 
 st.subheader("Traits")
 trait_table = tables.overview_table(cards)
