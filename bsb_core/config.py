@@ -8,6 +8,7 @@ override the file. ``bsb.toml.example`` documents every key.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,16 @@ PROVIDERS = ("openai", "anthropic", "google", "ollama", "openai-compatible", "si
 # Personas of the simulated provider, used when no model is configured.
 DEFAULT_SIM_PERSONAS = ("terse", "bulleteer", "hedger", "json-strict", "format-loose", "warm")
 
+# Request body fields the collector sets itself; per-model ``params`` cannot replace them.
+# ``n`` is here because each sample is its own request (``samples``), and the first choice is scored.
+RESERVED_PARAMS = ("model", "messages", "stream", "n")
+
+# Environment variable names as POSIX shells accept them.
+ENV_VAR_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# The keyring entry names ``bsb keys set`` accepts (the same rule as bsb_core.secrets).
+KEY_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
 # Concurrency per provider when the config sets none. Local servers get fewer parallel
 # requests because one GPU serves them; the simulator runs in-process and is cheap.
 DEFAULT_CONCURRENCY = {"sim": 16, "ollama": 2}
@@ -39,6 +50,8 @@ class ConfigError(ValueError):
 def split_spec(spec: str) -> tuple[str, str]:
     """Split ``provider/model`` at the first slash; raise ValueError naming the spec when invalid."""
     provider, sep, model = spec.partition("/")
+    if any(char.isspace() or not char.isprintable() for char in spec):
+        raise ValueError(f"invalid model {spec!r}: remove the spaces and control characters, e.g. openai/gpt-4o-mini")
     if not sep or not provider or not model:
         raise ValueError(f"invalid model {spec!r}: expected provider/model, e.g. openai/gpt-4o-mini or sim/terse")
     if provider not in PROVIDERS:
@@ -50,13 +63,42 @@ def redact_url(url: str) -> str:
     """Return ``url`` without user name, password or query string (they may carry credentials)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # an invalid port is shown as written; it carries no credential
+        port = parts.netloc.rpartition(":")[2] or None
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def check_base_url(value: str) -> str:
+    """Return ``value`` when it is a usable http(s) base URL, else raise ValueError naming the fix.
+
+    The message shows the URL without its user name and password, so a credential written into
+    the URL stays out of the error.
+    """
+    shown = redact_url(value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"base_url {shown!r} must start with http:// or https://, e.g. http://127.0.0.1:8000/v1")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            f"base_url {shown!r} contains a user name or password: remove it and store the key with "
+            "`bsb keys set NAME` or an environment variable (see api_key_env)"
+        )
+    if not parts.hostname:
+        raise ValueError(f"base_url {shown!r} has no host, e.g. http://127.0.0.1:8000/v1")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"base_url {shown!r} has an invalid port: use a number from 1 to 65535") from None
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Infinite or NaN numbers would disable timeouts and waits, so TOML's inf and nan are invalid.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModelConfig(_Strict):
@@ -77,8 +119,35 @@ class ModelConfig(_Strict):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"base_url {value!r} must start with http:// or https://, e.g. http://127.0.0.1:8000/v1")
+        return check_base_url(value) if value is not None else None
+
+    @field_validator("key_name")
+    @classmethod
+    def _check_key_name(cls, value: str | None) -> str | None:
+        if value is not None and not KEY_NAME_PATTERN.match(value):
+            raise ValueError(
+                f"invalid key name {value!r}: use lowercase letters, digits, '.', '_' or '-', e.g. openrouter"
+            )
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _check_api_key_env(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_VAR_PATTERN.match(value):
+            raise ValueError(
+                f"invalid environment variable name {value!r}: use letters, digits and '_', e.g. OPENROUTER_API_KEY"
+            )
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _check_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = [name for name in RESERVED_PARAMS if name in value]
+        if reserved:
+            raise ValueError(
+                f"params cannot set {', '.join(map(repr, reserved))}: BSB sets the model and messages itself, "
+                "sends one non-streamed choice per request, and takes the sample count from `samples`"
+            )
         return value
 
     @property
@@ -252,6 +321,12 @@ def _validate(data: dict[str, Any], origin: str) -> Config:
         raise ConfigError(_format_errors(exc, origin)) from None
 
 
+# The user-info part of a URL (``//user:password@``), removed from every config error.
+URL_USERINFO = re.compile(r"//[^/@\s'\"]*@")
+
+SCALAR_TYPES = (str, int, float, bool)
+
+
 def _format_errors(exc: ValidationError, origin: str) -> str:
     lines = []
     for error in exc.errors():
@@ -259,10 +334,18 @@ def _format_errors(exc: ValidationError, origin: str) -> str:
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key; check its spelling against bsb.toml.example"
-        elif "input" in error and error["type"] != "missing" and repr(error["input"]) not in message:
+        elif _shows_input(error):
             message = f"{message} (got {error['input']!r})"
         lines.append(f"{origin}: {key}: {message}")
-    return "\n".join(lines)
+    return URL_USERINFO.sub("//", "\n".join(lines))
+
+
+def _shows_input(error: Any) -> bool:
+    # The validators of this module name the value themselves (a URL without its credentials),
+    # so only pydantic's own messages get it. Tables and lists are left out: their repr is long.
+    if error["type"] in ("missing", "value_error") or "input" not in error:
+        return False
+    return isinstance(error["input"], SCALAR_TYPES)
 
 
 def _toml_key(loc: tuple[Any, ...], error_type: str) -> str:
@@ -283,6 +366,7 @@ __all__ = [
     "ProviderLimits",
     "PROVIDERS",
     "DEFAULT_SIM_PERSONAS",
+    "check_base_url",
     "config_path",
     "load_config",
     "redact_url",

@@ -278,14 +278,14 @@ def _confusion(truth: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
 def identification_frame(store: Store, scope: str = "all", stream: str = "baseline") -> pd.DataFrame:
     """Return the wide response frame of ``stream`` in ``scope`` with a ``model`` name column."""
     from bsb_core.signature import wide_responses
-    from bsb_core.signature_queries import metric_frame, model_table, parse_scope
+    from bsb_core.scope import parse_scope
 
-    long = metric_frame(store, METRIC_SET_VERSION, parse_scope(scope))
+    long = store.metric_frame(METRIC_SET_VERSION, parse_scope(scope))
     if long.empty:
         raise ValueError(f"no scored responses in scope {scope!r}: run `bsb score` first")
     wide = wide_responses(long)
     wide = wide[wide["stream"] == stream]
-    names = model_table(store)["name"]
+    names = store.model_table()["name"]
     wide.insert(0, "model", wide["model_id"].map(names))
     return wide
 

@@ -53,6 +53,10 @@ REDACTED = "[redacted]"
 
 MIN_SECRET_CHARS = 8
 
+# Longest accepted key. Provider keys are far shorter (OpenAI's are under 200 characters), and
+# common HTTP servers reject request headers over 8 KB, so a longer value is a pasted file.
+MAX_KEY_CHARS = 4096
+
 _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
 
@@ -69,6 +73,7 @@ class KeyLookup:
     value: str | None = field(default=None, repr=False)
     source: str | None = None  # "env:OPENAI_API_KEY", "keyring", or None when not set
     keyring_error: str | None = None  # why the keyring could not be read, when it could not
+    problem: str | None = None  # why the value at ``source`` cannot be a key; ``value`` is then None
 
     @property
     def found(self) -> bool:
@@ -83,6 +88,19 @@ def validate_key_name(name: str) -> str:
             "e.g. openai, anthropic, google, openrouter"
         )
     return name
+
+
+def key_problem(value: str) -> str | None:
+    """Return why ``value`` cannot be sent as an API key, or None when it can; the text never shows the value."""
+    if not value:
+        return "it is empty"
+    if len(value) > MAX_KEY_CHARS:
+        return f"it is {len(value)} characters long, more than the {MAX_KEY_CHARS} a key can have"
+    if not value.isascii():
+        return "it contains non-ASCII characters, which an HTTP header cannot carry"
+    if any(char.isspace() or not char.isprintable() for char in value):
+        return "it contains spaces or control characters"
+    return None
 
 
 def env_vars_for(name: str, api_key_env: str | None = None) -> tuple[str, ...]:
@@ -139,10 +157,10 @@ def keyring_available() -> bool:
 def resolve_key(name: str, *, api_key_env: str | None = None) -> KeyLookup:
     """Find the key for ``name``: its environment variables first, then the keyring."""
     for variable in env_vars_for(name, api_key_env):
-        value = os.environ.get(variable)
+        # Surrounding whitespace is dropped: a trailing "\r" from a CRLF .env file is common.
+        value = os.environ.get(variable, "").strip()
         if value:
-            register_secret(value)
-            return KeyLookup(name, value, f"env:{variable}")
+            return _checked(name, value, f"env:{variable}")
 
     if not keyring_available():
         return KeyLookup(name, keyring_error=f"no OS keyring backend is available (keyring uses {keyring_backend_name()})")
@@ -151,22 +169,34 @@ def resolve_key(name: str, *, api_key_env: str | None = None) -> KeyLookup:
     except keyring.errors.KeyringError as exc:
         log.warning("keyring lookup for %r failed: %s", name, type(exc).__name__)
         return KeyLookup(name, keyring_error=f"keyring lookup failed ({type(exc).__name__})")
-    if value:
-        register_secret(value)
-        return KeyLookup(name, value, "keyring")
+    if value and value.strip():
+        return _checked(name, value.strip(), "keyring")
     return KeyLookup(name)
+
+
+def _checked(name: str, value: str, source: str) -> KeyLookup:
+    register_secret(value)
+    problem = key_problem(value)
+    if problem is not None:
+        log.warning("the key for %r from %s is invalid: %s", name, source, problem)
+        return KeyLookup(name, source=source, problem=problem)
+    return KeyLookup(name, value, source)
 
 
 def set_key(name: str, value: str) -> None:
     """Store ``value`` as the key for ``name`` in the OS keyring."""
     validate_key_name(name)
-    if not value.strip():
+    value = value.strip()
+    if not value:
         raise ValueError(f"empty key for {name!r}: enter the key itself")
+    register_secret(value)
+    problem = key_problem(value)
+    if problem is not None:
+        raise ValueError(f"invalid key for {name!r}: {problem}; enter the key alone, as the provider shows it")
     if not keyring_available():
         raise KeyringUnavailableError(_unavailable_message(name))
-    register_secret(value.strip())
     try:
-        keyring.set_password(SERVICE, name, value.strip())
+        keyring.set_password(SERVICE, name, value)
     except keyring.errors.KeyringError as exc:
         raise KeyringUnavailableError(
             f"storing the key for {name!r} in the keyring failed ({type(exc).__name__}); "
@@ -204,6 +234,7 @@ __all__ = [
     "KeyringUnavailableError",
     "delete_key",
     "env_vars_for",
+    "key_problem",
     "key_sources",
     "keyring_available",
     "keyring_backend_name",

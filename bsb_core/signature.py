@@ -29,17 +29,7 @@ from bsb_core.signature_drift import (
     pooled_baseline_sd,
 )
 from bsb_core.signature_insights import MetricInfo, distinctive_metrics, finite_or_none, prompt_tips
-from bsb_core.signature_queries import (
-    Scope,
-    delete_signatures,
-    metric_frame,
-    model_table,
-    parse_scope,
-    response_texts,
-    run_table,
-    save_signature,
-    signature_cards,
-)
+from bsb_core.scope import Scope, parse_scope
 from bsb_core.signature_stats import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
@@ -149,7 +139,7 @@ def compute_signatures(store: Store, scope: str | int = "all") -> list[Signature
     scope has no scored responses.
     """
     parsed = parse_scope(scope)
-    long = metric_frame(store, METRIC_SET_VERSION, parsed)
+    long = store.metric_frame(METRIC_SET_VERSION, parsed)
     if long.empty:
         log.info("no scored responses in scope %s (metric set %s)", parsed.text, METRIC_SET_VERSION)
         return []
@@ -165,15 +155,15 @@ def refresh_signatures(store: Store, scope: str | int = "all") -> int:
     parsed = parse_scope(scope)
     signatures = compute_signatures(store, parsed.text)
     for signature in signatures:
-        save_signature(store, signature.model_id, parsed.text, signature.to_card())
-    removed = delete_signatures(store, parsed.text, [s.model_id for s in signatures])
+        store.save_signature(signature.model_id, parsed.text, signature.to_card())
+    removed = store.delete_signatures(parsed.text, [s.model_id for s in signatures])
     log.info("stored %d signature cards for scope %s (%d stale removed)", len(signatures), parsed.text, removed)
     return len(signatures)
 
 
 def load_cards(store: Store, scope: str | int = "all") -> list[dict[str, Any]]:
     """Return the stored cards of ``scope`` (computed by :func:`refresh_signatures`), by model name."""
-    return signature_cards(store, parse_scope(scope).text)
+    return store.signature_cards(parse_scope(scope).text)
 
 
 def response_signature(store: Store, model: str, scope: str | int = "all") -> Signature:
@@ -183,7 +173,7 @@ def response_signature(store: Store, model: str, scope: str | int = "all") -> Si
     it is not found, and when the model has no scored responses in the scope.
     """
     parsed = parse_scope(scope)
-    models = model_table(store)
+    models = store.model_table()
     if model.startswith("#") and model[1:].isdigit() and int(model[1:]) in models.index:
         ids = [int(model[1:])]
     else:
@@ -193,7 +183,7 @@ def response_signature(store: Store, model: str, scope: str | int = "all") -> Si
         raise ValueError(f"model {model!r} not found; known models: {known}")
     if len(ids) > 1:
         raise ValueError(f"model name {model!r} matches rows {ids} with different parameters; pass one as #<id>")
-    long = metric_frame(store, METRIC_SET_VERSION, parsed, ids)
+    long = store.metric_frame(METRIC_SET_VERSION, parsed, ids)
     if long.empty:
         raise ValueError(f"model {model!r} has no scored responses in scope {parsed.text}: run `bsb score` or pick another scope")
     row = models.loc[ids[0]]
@@ -245,7 +235,7 @@ class _Computation:
         self.compliance_metrics = [m for m in self.metrics if self.families[m] == "compliance"]
         self.style_metrics = [m for m in self.metrics if self.families[m] != "compliance"]
         self.voice_metrics = [m for m in self.style_metrics if self.families[m] in VOICE_FAMILIES]
-        self.models = model_table(store)
+        self.models = store.model_table()
         self.model_ids = sorted(self.wide["model_id"].unique(), key=lambda i: (self.models.loc[i, "name"], i))
 
         streams = self.wide["stream"]
@@ -329,10 +319,10 @@ class _Computation:
         impossible_ids = contrast.index[impossible_mask(contrast["variant"])].tolist()
         paraphrase_ids = self.paraphrases.index[self.paraphrases["model_id"] == model_id].tolist()
         excerpt_ids = typical_responses(baseline, [m for m in self.style_metrics if m in baseline.columns])
-        texts = response_texts(self.store, [*impossible_ids, *paraphrase_ids, *excerpt_ids])
+        texts = self.store.response_texts([*impossible_ids, *paraphrase_ids, *excerpt_ids])
 
         drift = {**drift_result.section, "impossible": impossible_handling(contrast, texts)}
-        runs = run_table(self.store, own["run_id"].dropna().astype(int).unique())
+        runs = self.store.run_table(own["run_id"].dropna().astype(int).unique())
         suites = list(dict.fromkeys(run["suite"] for run in runs if run.get("suite")))
         rules, rules_reason = load_rules(suites) if paraphrase_ids else (None, None)
 

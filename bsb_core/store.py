@@ -19,9 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlite_utils
 
 from bsb_core.paths import db_path
+from bsb_core.scope import Scope
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +212,21 @@ def apply_migrations(db: sqlite_utils.Database, name: str = "the database") -> l
         log.info("applied migration %03d %s", number, migration_name)
         applied.append(number)
     return applied
+
+
+def scope_condition(scope: Scope, alias: str = "r") -> tuple[str, list[Any]]:
+    """Return an SQL condition on the responses table ``alias`` that selects ``scope``, and its parameters."""
+    if scope.run_id is not None:
+        return f"{alias}.run_id = ?", [scope.run_id]
+    clauses: list[str] = []
+    params: list[Any] = []
+    if scope.date_from:
+        clauses.append(f"substr({alias}.created_at, 1, 10) >= ?")
+        params.append(scope.date_from)
+    if scope.date_to:
+        clauses.append(f"substr({alias}.created_at, 1, 10) <= ?")
+        params.append(scope.date_to)
+    return (" AND ".join(clauses) or "1 = 1"), params
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -647,6 +664,103 @@ class Store:
                 name: value for name, value in self.db.execute(metric_sql, [item["id"], *metric_params]).fetchall()
             }
             yield item
+
+    # signatures -----------------------------------------------------------------------------
+
+    def metric_frame(self, metric_set_version: str, scope: Scope, model_ids: Iterable[int] | None = None) -> pd.DataFrame:
+        """Return one row per (response, metric) in scope, with the response's prompt fields and time."""
+        where, params = scope_condition(scope, "r")
+        sql = f"""
+            SELECT r.model_id, r.id AS response_id, r.prompt_id, r.run_id, r.sample, r.created_at,
+                   p.stream, p.topic, p.variant, mv.metric, mv.value, mv.pipeline
+            FROM metric_values mv
+            JOIN responses r ON r.id = mv.response_id
+            JOIN prompts p ON p.id = r.prompt_id
+            WHERE mv.metric_set_version = ? AND r.error IS NULL AND {where}
+        """
+        params = [metric_set_version, *params]
+        if model_ids is not None:
+            ids = list(model_ids)
+            sql += f" AND r.model_id IN ({', '.join('?' for _ in ids)})"
+            params.extend(ids)
+        return pd.read_sql_query(sql, self.db.conn, params=params)
+
+
+    def model_table(self) -> pd.DataFrame:
+        """Return every model row (id, name, provider, params, simulated), indexed by id."""
+        frame = pd.read_sql_query("SELECT id, name, provider, params, simulated FROM models", self.db.conn)
+        frame["params"] = frame["params"].map(lambda text: json.loads(text or "{}"))
+        frame["simulated"] = frame["simulated"].astype(bool)
+        return frame.set_index("id")
+
+
+    def run_table(self, run_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """Return the runs with the given ids, oldest first."""
+        ids = sorted({int(run_id) for run_id in run_ids})
+        if not ids:
+            return []
+        sql = f"""
+            SELECT id, kind, status, suite, suite_hash, source, started_at, finished_at
+            FROM runs WHERE id IN ({', '.join('?' for _ in ids)}) ORDER BY id
+        """
+        cursor = self.db.execute(sql, ids)
+        columns = [column[0] for column in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+    def response_texts(self, response_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Return {response id: {text, prompt, stream, variant}} for the given ids."""
+        ids = sorted({int(response_id) for response_id in response_ids})
+        found: dict[int, dict[str, Any]] = {}
+        # SQLite limits bound parameters per statement (999 in older builds), so query in chunks.
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = f"""
+                SELECT r.id, r.text, p.text AS prompt, p.stream, p.variant
+                FROM responses r JOIN prompts p ON p.id = r.prompt_id
+                WHERE r.id IN ({', '.join('?' for _ in chunk)})
+            """
+            for response_id, text, prompt, stream, variant in self.db.execute(sql, chunk).fetchall():
+                found[int(response_id)] = {"text": text or "", "prompt": prompt or "", "stream": stream, "variant": variant}
+        return found
+
+
+    def save_signature(self, model_id: int, scope: str, card: dict[str, Any]) -> None:
+        """Insert or replace the card of (model, scope) in the signatures table."""
+        with self.db.conn:
+            self.db.execute(
+                "INSERT INTO signatures (model_id, scope, computed_at, card) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (model_id, scope) DO UPDATE SET computed_at = excluded.computed_at, card = excluded.card",
+                [model_id, scope, card.get("computed_at") or utc_now(), json.dumps(card, ensure_ascii=False)],
+            )
+
+
+    def delete_signatures(self, scope: str, keep_model_ids: Iterable[int]) -> int:
+        """Delete the cards of ``scope`` whose model is not in ``keep_model_ids``; return how many."""
+        keep = list(keep_model_ids)
+        sql = "DELETE FROM signatures WHERE scope = ?"
+        params: list[Any] = [scope]
+        if keep:
+            sql += f" AND model_id NOT IN ({', '.join('?' for _ in keep)})"
+            params.extend(keep)
+        with self.db.conn:
+            cursor = self.db.execute(sql, params)
+        return int(cursor.rowcount or 0)
+
+
+    def signature_cards(self, scope: str) -> list[dict[str, Any]]:
+        """Return the stored cards of ``scope``, ordered by model name."""
+        sql = """
+            SELECT s.card FROM signatures s JOIN models m ON m.id = s.model_id
+            WHERE s.scope = ? ORDER BY m.name, m.id
+        """
+        return [json.loads(row[0]) for row in self.db.execute(sql, [scope]).fetchall()]
+
+
+    def signature_scopes(self) -> list[dict[str, Any]]:
+        """Return (scope, models, computed_at) for each scope with stored cards."""
+        sql = "SELECT scope, COUNT(*), MAX(computed_at) FROM signatures GROUP BY scope ORDER BY scope"
+        return [{"scope": scope, "models": count, "computed_at": at} for scope, count, at in self.db.execute(sql).fetchall()]
 
     # helpers -----------------------------------------------------------------------------------
 

@@ -91,3 +91,19 @@ def test_missing_file_is_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["import", "--db", str(tmp_path / "x.db"), str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 1
     assert "file not found" in result.output
+
+
+def test_only_store_runs_sql():
+    from pathlib import Path
+
+    root = Path(main.callback.__code__.co_filename).parent.parent
+    # import_llm.py reads the `llm` CLI's own logs.db, not BSB's store.
+    allowed = {"store.py", "import_llm.py"}
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("bsb_core", "flows", "ui")
+        for path in (root / folder).rglob("*.py")
+        if path.name not in allowed
+        and any(call in path.read_text(encoding="utf-8") for call in (".execute(", "read_sql", "executemany(", "executescript("))
+    ]
+    assert offenders == []

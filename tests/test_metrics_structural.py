@@ -10,7 +10,7 @@ import pytest
 
 from bsb_core.metrics import structural
 from bsb_core.metrics.document import Parsed, prepare
-from bsb_core.metrics.engine import score_items
+from bsb_core.metrics.engine import score_items, score_text
 from bsb_core.metrics.registry import Null
 from validation_doc import update_section
 
@@ -255,3 +255,40 @@ metrics are shares of responses.
     # and Llama-2-70B-chat opens with a stock affirmation far more often than Claude 3 Opus.
     assert means["gpt4_1106_preview"]["bold_count"] > means["gpt-3.5-turbo-0613"]["bold_count"]
     assert means["llama-2-70b-chat-hf"]["opening_affirmation"] > means["claude-3-opus-20240229"]["opening_affirmation"]
+
+
+HABITS_TEXT = "Here is a list:\n\n* one\n* two\n- three\n\nIn conclusion, \u201cquotes\u201d matter."
+
+
+def test_star_bullet_share():
+    assert score_text(HABITS_TEXT)["star_bullet_share"] == pytest.approx(2 / 3)
+
+
+def test_colon_line_share():
+    assert score_text(HABITS_TEXT)["colon_line_share"] == pytest.approx(1 / 5)
+
+
+def test_blank_line_share():
+    # Seven lines from first to last non-blank: six line breaks, two of them blank lines.
+    assert score_text(HABITS_TEXT)["blank_line_share"] == pytest.approx(2 / 6)
+
+
+def test_curly_quote_rate():
+    # Two typographic quotes over eleven prose words.
+    assert score_text(HABITS_TEXT)["curly_quote_rate"] == pytest.approx(200 / 11)
+
+
+def test_here_is_opening():
+    assert score_text(HABITS_TEXT)["here_is_opening"] == 1.0
+    assert score_text("There is a list.")["here_is_opening"] == 0.0
+
+
+def test_conclusion_phrase():
+    assert score_text(HABITS_TEXT)["conclusion_phrase"] == 1.0
+    assert score_text("Overall the plan works.")["conclusion_phrase"] == 0.0
+
+
+def test_habits_null_without_layout():
+    values = score_text("One line only.")
+    assert isinstance(values["blank_line_share"], Null)
+    assert isinstance(values["star_bullet_share"], Null)

@@ -10,7 +10,7 @@ from fixtures_signature import MODELS, fill_synthetic_store
 from bsb_core.metrics.engine import METRIC_SET_VERSION, REGISTRY
 from bsb_core.signature import TRAITS, compute_signatures, load_cards, refresh_signatures, validate_card
 from bsb_core.signature_drift import flags_conflict
-from bsb_core.signature_queries import parse_scope
+from bsb_core.scope import parse_scope
 from bsb_core.signature_stats import percentile_among, split_half_reliability
 from bsb_core.signature_text import rule_coverage, shorten
 

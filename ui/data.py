@@ -20,7 +20,6 @@ import streamlit as st
 
 from bsb_core.config import ConfigError, load_config
 from bsb_core.paths import db_path
-from bsb_core.signature_queries import signature_scopes
 from bsb_core.store import Store
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ def store_version(path: str | Path) -> tuple[Any, ...]:
         with Store(path) as store:
             runs = store.runs()
             latest = runs[0] if runs else {}
-            scopes = signature_scopes(store)
+            scopes = store.signature_scopes()
             return (
                 latest.get("id"),
                 latest.get("status"),

@@ -54,6 +54,15 @@ CLOSING_OFFER_RE = regex.compile(
     r"|\bi'm here to help"
 )
 
+# "Here is ..." / "Here are ..." / "Here's ..." at the very start of a response.
+HERE_IS_RE = regex.compile(r"here(?:'s| is| are)\b")
+# Stock phrases that announce a conclusion or summary.
+CONCLUSION_RE = regex.compile(r"\b(?:in conclusion|in summary|to summarize|to summarise|to sum up|all in all|overall,|in short,)")
+# Typographic quotation marks and apostrophes (U+201C, U+201D, U+2018, U+2019).
+CURLY_QUOTE_RE = regex.compile("[\u201c\u201d\u2018\u2019]")
+# Lines that are code, not text a reader sees as layout.
+CODE_KINDS = frozenset({"fence", "code", "math"})
+
 # Prose lines whose sentences are headings, not questions put to the reader.
 HEADING_KINDS = frozenset({"heading", "bold_heading"})
 
@@ -86,6 +95,12 @@ def _register() -> None:
     add("opening_affirmation", FAMILY, "0/1", "1 = opens with a stock affirmation", "1 when the response starts with 'Sure', 'Certainly', 'Absolutely', 'Of course', 'Great question', 'I'd be happy to' or a close variant.")
     add("closing_offer", FAMILY, "0/1", "1 = ends with an offer of more help", "1 when one of the last two prose sentences offers more help ('Let me know if', 'Feel free to ask', 'I hope this helps', 'Would you like me to').")
     add("question_count", FAMILY, "count", "higher = asks more questions", "Prose sentences ending in '?', headings excluded; rhetorical questions count too.")
+    add("star_bullet_share", FAMILY, "share 0-1", "higher = more '*' bullets", "Bullet items marked with '*' divided by all bullet items (numbered items excluded); Null without bullets.")
+    add("colon_line_share", FAMILY, "share 0-1", "higher = more lines that introduce a list or block", "Non-blank lines outside code that end with ':' divided by all non-blank lines outside code.")
+    add("blank_line_share", FAMILY, "share 0-1", "higher = more spaced-out layout", "Blank lines between the first and last non-blank line divided by all line breaks there, code excluded; Null for one line.")
+    add("curly_quote_rate", FAMILY, "per 100 words", "higher = more typographic quotes", "Typographic quotation marks and apostrophes (\u201c \u201d \u2018 \u2019) in the prose per 100 words.")
+    add("here_is_opening", FAMILY, "0/1", "1 = opens with 'Here is'", "1 when the response starts with 'Here is', 'Here are' or 'Here's'.")
+    add("conclusion_phrase", FAMILY, "0/1", "1 = announces a conclusion", "1 when the prose contains 'In conclusion', 'In summary', 'To sum up', 'Overall,' or a close variant.")
     add("question_rate", FAMILY, "per 100 words", "higher = asks more questions", "Question sentences (as in question_count) per 100 prose words.")
 
 
@@ -136,6 +151,32 @@ def _question_count(parsed: Parsed) -> int:
     )
 
 
+def _habit_values(parsed: Parsed) -> dict[str, Value]:
+    """Layout and typography habits that tell models apart: bullet marker, colons, spacing, quotes."""
+    lines = [line for line in parsed.layout.lines if line.kind not in CODE_KINDS]
+    bullets = [line for line in lines if line.kind == "bullet"]
+    stars = sum(1 for line in bullets if line.text.lstrip().startswith("*"))
+    nonblank = [line for line in lines if line.kind != "blank"]
+    colons = sum(1 for line in nonblank if line.text.rstrip().endswith(":"))
+
+    numbers = [index for index, line in enumerate(lines) if line.kind != "blank"]
+    if len(numbers) < 2:
+        blank_share: Value = Null("fewer than 2 non-blank lines")
+    else:
+        inner = lines[numbers[0]:numbers[-1] + 1]
+        blank_share = sum(1 for line in inner if line.kind == "blank") / (len(inner) - 1)
+
+    start = parsed.text_lower[:200].lstrip(LEADING_MARKUP)
+    return {
+        "star_bullet_share": _share(stars, len(bullets), "no bullet items"),
+        "colon_line_share": _share(colons, len(nonblank), "no non-blank lines outside code"),
+        "blank_line_share": blank_share,
+        "curly_quote_rate": _per_100_words(len(CURLY_QUOTE_RE.findall(parsed.layout.prose)), parsed.word_count),
+        "here_is_opening": 1.0 if HERE_IS_RE.match(start) else 0.0,
+        "conclusion_phrase": 1.0 if CONCLUSION_RE.search(parsed.prose_lower) else 0.0,
+    }
+
+
 def compute(parsed: Parsed) -> dict[str, Value]:
     """Return this family's metric values for one response."""
     layout = parsed.layout
@@ -180,4 +221,5 @@ def compute(parsed: Parsed) -> dict[str, Value]:
             "question_rate": _per_100_words(questions, words),
         }
     )
+    values.update(_habit_values(parsed))
     return values

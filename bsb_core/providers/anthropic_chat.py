@@ -70,7 +70,7 @@ class AnthropicChatProvider:
         except anthropic.APITimeoutError:
             raise timeout_error(self.name, request.timeout_s) from None
         except anthropic.APIConnectionError as exc:
-            raise connection_error(self.name, exc) from None
+            raise connection_error(self.name, exc, str(self._client.base_url)) from None
         except (anthropic.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise malformed_error(self.name, f"{type(exc).__name__}: {exc}") from None
         except anthropic.AnthropicError as exc:
@@ -114,7 +114,8 @@ def _error_message(exc: anthropic.APIStatusError) -> str:
         if isinstance(inner, dict) and inner.get("message"):
             kind = inner.get("type")
             return f"{kind}: {inner['message']}" if kind else str(inner["message"])
-        return json.dumps(body)[:500]
+        # Not shortened here: clean_message shortens after scrubbing, so no key is cut in half first.
+        return json.dumps(body)
     return str(body or exc.message)
 
 

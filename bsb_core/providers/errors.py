@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from bsb_core.config import redact_url
 from bsb_core.providers.base import ProviderError
 from bsb_core.secrets import scrub
 
@@ -16,6 +18,14 @@ MAX_MESSAGE_CHARS = 300
 # HTTP statuses worth retrying: request timeout, conflict (OpenAI's lock timeouts), too early,
 # rate limited, and every 5xx (Anthropic's 529 "overloaded" included).
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
+
+# What to check after a status that no retry can fix, because every later request of the model
+# gets the same answer.
+STATUS_HINTS = {
+    401: "check the API key (`bsb keys list` shows where each key comes from)",
+    403: "check the API key and that it has access to this model",
+    404: "check the model name and base_url",
+}
 
 
 def is_retryable_status(status: int) -> bool:
@@ -29,25 +39,30 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
         return None
     lowered = {key.lower(): value for key, value in headers.items()}
 
-    milliseconds = lowered.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(float(milliseconds) / 1000, 0.0)
-        except ValueError:
-            pass
+    milliseconds = _seconds(lowered.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
 
     value = lowered.get("retry-after")
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(moment.timestamp() - time.time(), 0.0)
+
+
+def _seconds(value: str | None) -> float | None:
+    # A number of seconds, at least 0; None for text, NaN and infinity, which no wait can honour.
+    try:
+        number = float(value) if value else math.nan
+    except ValueError:
+        return None
+    return max(number, 0.0) if math.isfinite(number) else None
 
 
 def parse_duration(value: Any) -> float | None:
@@ -76,6 +91,8 @@ def status_error(provider: str, status: int, message: Any, headers: Mapping[str,
     detail = clean_message(message) if message else ""
     if detail:
         text += f": {detail}"
+    if status in STATUS_HINTS:
+        text += f"; {STATUS_HINTS[status]}"
     return ProviderError(text, retryable=is_retryable_status(status), status=status, retry_after_s=retry_after)
 
 
@@ -84,9 +101,15 @@ def timeout_error(provider: str, timeout_s: float) -> ProviderError:
     return ProviderError(f"{provider} request timed out after {timeout_s:g} s", retryable=True)
 
 
-def connection_error(provider: str, exc: BaseException) -> ProviderError:
-    """Build the error for a connection that failed or closed before a response arrived."""
-    return ProviderError(f"{provider} connection failed ({type(exc).__name__}): {clean_message(exc)}", retryable=True)
+def connection_error(provider: str, exc: BaseException, url: str | None = None) -> ProviderError:
+    """Build the error for a connection that failed or closed before a response arrived.
+
+    ``url`` is the base URL the request went to; the message shows it without credentials.
+    """
+    text = f"{provider} connection failed ({type(exc).__name__}): {clean_message(exc)}"
+    if url:
+        text += f"; check that the server at {redact_url(url)} is running and reachable"
+    return ProviderError(text, retryable=True)
 
 
 def malformed_error(provider: str, detail: Any) -> ProviderError:

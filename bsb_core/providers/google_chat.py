@@ -72,7 +72,7 @@ class GoogleChatProvider:
         except httpx.TimeoutException:
             raise timeout_error(self.name, request.timeout_s) from None
         except httpx.TransportError as exc:
-            raise connection_error(self.name, exc) from None
+            raise connection_error(self.name, exc, self.base_url) from None
 
         if response.status_code != 200:
             raise _status_error(self.name, response)

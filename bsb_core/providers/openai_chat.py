@@ -51,7 +51,7 @@ class OpenAIChatProvider:
         except openai.APITimeoutError:
             raise timeout_error(self.name, request.timeout_s) from None
         except openai.APIConnectionError as exc:
-            raise connection_error(self.name, exc) from None
+            raise connection_error(self.name, exc, str(self._client.base_url)) from None
         except (openai.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise malformed_error(self.name, f"{type(exc).__name__}: {exc}") from None
         except openai.OpenAIError as exc:
@@ -70,11 +70,15 @@ def _error_message(exc: openai.APIStatusError) -> str:
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
             return str(inner["message"])
-        return json.dumps(body)[:500]
+        # Not shortened here: clean_message shortens after scrubbing, so no key is cut in half first.
+        return json.dumps(body)
     return str(body or exc.message)
 
 
 def _result(provider: str, completion: Any) -> ChatResult:
+    if isinstance(completion, str):
+        # The SDK returns the raw text when the content type is not JSON, e.g. a proxy's HTML error page.
+        raise malformed_error(provider, f"the body is not JSON, it starts with: {completion[:200]}")
     choices = getattr(completion, "choices", None)
     if not isinstance(choices, list) or not choices:
         raise malformed_error(provider, "no choices in the completion")

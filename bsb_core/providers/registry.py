@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from bsb_core.config import Config, ModelConfig, split_spec
 from bsb_core.providers.base import Provider
-from bsb_core.secrets import env_vars_for, resolve_key
+from bsb_core.secrets import KeyLookup, env_vars_for, resolve_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def get_provider(spec: str, config: Config | None = None) -> tuple[Provider, str
     if provider_name == "ollama":
         from bsb_core.providers.openai_chat import OpenAIChatProvider
 
-        found = resolve_key(settings.key_name or "ollama", api_key_env=settings.api_key_env)
+        found = _lookup(spec, settings.key_name or "ollama", settings)
         base_url = settings.base_url or OLLAMA_BASE_URL
         return OpenAIChatProvider("ollama", api_key=found.value or PLACEHOLDER_KEY, base_url=base_url, timeout_s=timeout_s), model
 
@@ -63,18 +63,18 @@ def get_provider(spec: str, config: Config | None = None) -> tuple[Provider, str
 
         if not settings.base_url:
             raise ProviderConfigError(
-                f"model {spec!r} needs a base URL: add base_url for it under [[models]] in bsb.toml "
+                f"model {spec!r} needs a base URL: add base_url for it under [[models]] in {config.source or 'bsb.toml'} "
                 "or pass --base-url, e.g. http://127.0.0.1:8000/v1"
             )
         key_name = settings.key_name or "openai-compatible"
-        found = resolve_key(key_name, api_key_env=settings.api_key_env)
+        found = _lookup(spec, key_name, settings)
         if not found.found and not is_local_url(settings.base_url):
             raise ProviderConfigError(_missing_key_message(spec, key_name, settings, found.keyring_error))
         api_key = found.value or PLACEHOLDER_KEY
         return OpenAIChatProvider("openai-compatible", api_key=api_key, base_url=settings.base_url, timeout_s=timeout_s), model
 
     key_name = settings.key_name or provider_name
-    found = resolve_key(key_name, api_key_env=settings.api_key_env)
+    found = _lookup(spec, key_name, settings)
     if not found.found:
         raise ProviderConfigError(_missing_key_message(spec, key_name, settings, found.keyring_error))
     api_key = found.value or ""
@@ -112,6 +112,18 @@ def _sim_personas() -> set[str]:
         return set()
     personas = getattr(sim, "PERSONAS", None)
     return set(personas) if personas else set()
+
+
+def _lookup(spec: str, key_name: str, settings: ModelConfig) -> KeyLookup:
+    # A key that is set but unusable is an error even where a key is optional, since the user meant to send it.
+    found = resolve_key(key_name, api_key_env=settings.api_key_env)
+    if found.problem is None:
+        return found
+    if found.source == "keyring":
+        fix = f"run `bsb keys set {key_name}` again with the key alone"
+    else:
+        fix = f"set {(found.source or '').removeprefix('env:')} to the key alone"
+    raise ProviderConfigError(f"invalid API key for model {spec!r} from {found.source}: {found.problem}; {fix}")
 
 
 def _missing_key_message(spec: str, key_name: str, settings: ModelConfig, keyring_error: str | None) -> str:
