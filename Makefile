@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Collect from the configured models (the simulated personas when none are configured),
+# score, refresh signatures, then serve the app on 127.0.0.1 in the background.
 run: install
 	$(BIN)/bsb run
+	bash scripts/serve_app.sh
 
 test: install
 	bash scripts/test.sh

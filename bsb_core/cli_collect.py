@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from typing import Any
 
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bsb_core.cli import main
-from bsb_core.config import DEFAULT_SIM_PERSONAS, Config, ConfigError, load_config
+from bsb_core.config import DEFAULT_SIM_PERSONAS, Config, ConfigError, load_config, split_spec
 from bsb_core.secrets import KeyringUnavailableError, env_vars_for, key_sources, keyring_available, keyring_backend_name
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,17 @@ def _split_models(values: tuple[str, ...]) -> list[str]:
     specs: list[str] = []
     for value in values:
         specs.extend(part.strip() for part in value.replace(",", " ").split() if part.strip())
-    return list(dict.fromkeys(specs))
+    specs = list(dict.fromkeys(specs))
+
+    problems = []
+    for spec in specs:
+        try:
+            split_spec(spec)
+        except ValueError as exc:
+            problems.append(f"--models: {exc}")
+    if problems:
+        raise click.ClickException("\n".join(problems))
+    return specs
 
 
 def _load(config_file: str | None) -> Config:
@@ -86,15 +97,15 @@ def collect_command(
     from bsb_core.collect import collect
     from bsb_core.collect_plan import plan_collection
     from bsb_core.providers.registry import ProviderConfigError, get_provider
-    from bsb_core.store import Store
 
     config = _load(config_file)
+    listed = _split_models(models)
     overrides: dict[str, Any] = {"suite": suite, "samples": samples}
     if no_structured:
         overrides["structured"] = False
     if concurrency:
         providers = {name: limits.model_dump() for name, limits in config.providers.items()}
-        for spec in _split_models(models) or config.model_specs():
+        for spec in listed or config.model_specs():
             name = spec.partition("/")[0]
             providers[name] = {**config.limits(name).model_dump(), "concurrency": concurrency}
         overrides["providers"] = providers
@@ -102,7 +113,7 @@ def collect_command(
         config = config.with_overrides(**overrides)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    specs = _split_models(models) or config.model_specs()
+    specs = listed or config.model_specs()
     config = _select_models(config, specs, base_url)
 
     loaded_suite = _load_suite(config.suite)
@@ -120,7 +131,7 @@ def collect_command(
         from bsb_core.paths import db_path
 
         existing = db_path(path)
-        store = Store(existing) if existing.is_file() else None
+        store = _open_store(existing) if existing.is_file() else None
         try:
             plan = plan_collection(specs, loaded_suite, config, store=store, scope_key=scope_key)
         finally:
@@ -131,7 +142,7 @@ def collect_command(
 
     _quiet_instructor()
     console = Console(stderr=True)
-    with Store(path) as store, Progress(
+    with _open_store(path) as store, Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         tasks: dict[str, Any] = {}
@@ -146,6 +157,18 @@ def collect_command(
     _print_report(report)
     if report.status != "completed":
         raise SystemExit(1)
+
+
+def _open_store(path: Any) -> Any:
+    from bsb_core.paths import db_path
+    from bsb_core.store import Store
+
+    try:
+        return Store(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise click.ClickException(
+            f"cannot open the store {db_path(path)}: {exc}; pass --db with a BSB database or a new file in a writable folder"
+        ) from None
 
 
 def _load_suite(name: str) -> Any:
@@ -180,6 +203,9 @@ def _print_plan(plan: Any, *, stored_known: bool) -> None:
         )
     total_cost = plan.est_cost_usd
     cost = "no prices configured" if total_cost is None else f"~{total_cost:.4f} USD (output counted at max_tokens)"
+    unpriced = [model.model for model in plan.models if model.est_cost_usd is None and model.to_send]
+    if total_cost is not None and unpriced:
+        cost += f", not counting {len(unpriced)} model(s) without a price; no price for {', '.join(unpriced)}"
     click.echo(f"Total: {plan.to_send} of {plan.requests} requests to send; estimated cost {cost}.")
     click.echo("Dry run: nothing was sent.")
 
@@ -195,6 +221,8 @@ def _print_report(report: Any) -> None:
         )
         if structured:
             line += f", structured valid {model.structured_valid}/{structured}"
+        if model.structured_failed:
+            line += f", {model.structured_failed} structured requests failed"
         line += f"; tokens {model.tokens_in:,} in / {model.tokens_out:,} out"
         if model.cost_usd is not None:
             line += f"; {model.cost_usd:.4f} USD"
@@ -202,8 +230,14 @@ def _print_report(report: Any) -> None:
         if model.error:
             click.echo(f"  {model.model}: {model.error}", err=True)
     totals = report.totals()
-    if totals["failed"] or totals["skipped"]:
-        click.echo(f"{totals['failed']} requests failed and {totals['skipped']} were skipped; run the same command again to send only those.")
+    unsent = [
+        f"{totals['failed']} requests failed" if totals["failed"] else "",
+        f"{totals['skipped']} were skipped" if totals["skipped"] else "",
+        f"{totals['structured_failed']} structured requests failed" if totals["structured_failed"] else "",
+    ]
+    unsent = [part for part in unsent if part]
+    if unsent:
+        click.echo(f"{', '.join(unsent)}; run the same command again to send only those.")
 
 
 # keys -------------------------------------------------------------------------------------------
@@ -258,6 +292,8 @@ def keys_list(config_file: str | None) -> None:
     table.add_column("environment variables")
     for found in key_sources(list(ENV_VARS) + names, api_key_envs):
         source = found.source or "not set"
+        if found.problem:
+            source += f" (invalid: {found.problem})"
         table.add_row(found.name, source, ", ".join(env_vars_for(found.name, api_key_envs.get(found.name))))
     Console().print(table)
     if not keyring_available():
@@ -308,6 +344,8 @@ def sim_server(host: str, port: int, latency_ms: float, error_rate: float, rate_
     try:
         server = ChatServer(sim_responder, faults=plan, host=host, port=port, models=DEFAULT_SIM_PERSONAS, log_path=log_file)
     except OSError as exc:
+        if exc.filename:  # a socket error carries no file name
+            raise click.ClickException(f"--log-file {log_file}: cannot write it ({exc.strerror}); pick a writable path") from None
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
     click.echo(f"Serving simulated personas at {server.url} (Ctrl-C stops).")
     click.echo(f"Try: bsb collect --models openai-compatible/terse --base-url {server.url}")

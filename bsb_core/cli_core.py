@@ -20,7 +20,7 @@ from rich.table import Table
 
 from bsb_core.cli import db_option, main
 from bsb_core.paths import db_path
-from bsb_core.store import Store
+from bsb_core.store import NotABsbStoreError, Store
 
 if TYPE_CHECKING:
     from bsb_core.importers import ImportSummary
@@ -48,6 +48,8 @@ def open_store(db: str | None) -> Iterator[Store]:
     path = db_path(db)
     try:
         store = Store(db)
+    except NotABsbStoreError as error:
+        raise click.ClickException(str(error)) from None
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot open the store {path}: {store_error_hint(path, error)}") from None
     with store:
@@ -113,33 +115,33 @@ def import_command(paths: tuple[Path, ...], fmt: str, db: str | None) -> None:
             try:
                 import_file(store, path, fmt, progress=lambda n, task=task: bar.advance(task, n), summary=summary)
             except ImportFormatError as error:
+                # Rows stored before a reader gave up (an llm logs.db that breaks mid-way) still count.
+                _add_file_report(total, summary)
                 click.echo(f"error: {error}", err=True)
                 failed_files += 1
                 continue
             except KeyboardInterrupt:
-                _echo_file_report(summary)
-                total.add(summary)
+                _add_file_report(total, summary)
                 echo_import_summary(total, failed_files)
                 click.echo(f"interrupted while importing {path}; run the same command again to import the rest"
                            " (rows already imported are skipped as duplicates)", err=True)
                 sys.exit(130)
             except sqlite3.Error as error:
-                _echo_file_report(summary)
-                total.add(summary)
+                _add_file_report(total, summary)
                 echo_import_summary(total, failed_files)
                 raise click.ClickException(f"cannot write to the store {store.path}: {store_error_hint(store.path, error)}") from None
-            _echo_file_report(summary)
-            total.add(summary)
+            _add_file_report(total, summary)
     echo_import_summary(total, failed_files)
     if total.rejected or failed_files:
         sys.exit(1)
 
 
-def _echo_file_report(summary: ImportSummary) -> None:
+def _add_file_report(total: ImportSummary, summary: ImportSummary) -> None:
     for reason in summary.rejected:
         click.echo(reason, err=True)
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
+    total.add(summary)
 
 
 @main.command("score")
@@ -169,7 +171,7 @@ def score_command(workers: int, batch_size: int, db: str | None) -> None:
                 task = bar.add_task("score", total=pending)
                 summary = score_store(store, workers=workers, batch_size=batch_size, progress=advance)
         except KeyboardInterrupt:
-            click.echo(f"interrupted after scoring {scored} responses; run `bsb score` again to score the rest", err=True)
+            click.echo(f"interrupted after scoring {scored} responses, whose values are saved; run `bsb score` again to score the rest", err=True)
             sys.exit(130)
         except sqlite3.Error as error:
             raise click.ClickException(f"cannot score the store {store.path}: {store_error_hint(store.path, error)}") from None

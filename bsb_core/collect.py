@@ -14,8 +14,10 @@ the next successful attempt replaces.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
+import sqlite3
 import threading
 import time
 import weakref
@@ -27,6 +29,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from bsb_core.collect_limits import GateRegistry, ProviderGate, estimate_tokens
+from bsb_core.collect_lock import model_lock
 from bsb_core.collect_plan import (
     PARAPHRASE_STREAM,
     PromptLike,
@@ -39,10 +42,11 @@ from bsb_core.collect_plan import (
 )
 from bsb_core.config import Config
 from bsb_core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
-from bsb_core.providers.errors import clean_message, timeout_error
+from bsb_core.providers.errors import STATUS_HINTS, clean_message, timeout_error
 from bsb_core.providers.registry import ProviderConfigError, get_provider
 from bsb_core.providers.structured import json_schema_of, request_structured
-from bsb_core.store import Store, content_hash
+from bsb_core.secrets import scrub_known
+from bsb_core.store import InsertResult, Store, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +72,24 @@ class ModelReport:
     cached: int = 0  # stored before this run, so not sent
     succeeded: int = 0  # responses stored in this run
     failed: int = 0  # finally failed in this run, stored as error rows
-    skipped: int = 0  # not sent because the paraphrase failed
+    skipped: int = 0  # not sent because the paraphrase failed or a request stopped the model (see ``error``)
     http_requests: int = 0  # provider calls, retries and structured requests included
     retries: int = 0  # transport retries after 429, 5xx, timeouts and malformed bodies
     structured_requests: int = 0  # structured requests that reached the model, re-asks included
     structured_valid: int = 0
     structured_invalid: int = 0
+    structured_failed: int = 0  # structured requests ended by a provider error, which the next run sends again
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float | None = None  # None when the price table has no entry for the model
     system_hash: str | None = None
     paraphrase_response_id: int | None = None
-    error: str | None = None  # why the model could not be collected at all
+    error: str | None = None  # why the model could not be collected at all, or why it stopped early
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return self.error is None and self.failed == 0 and self.skipped == 0
+        return self.error is None and self.failed == 0 and self.skipped == 0 and self.structured_failed == 0
 
 
 @dataclass
@@ -102,7 +107,7 @@ class CollectReport:
         """Return the counts summed over models, plus the cost where prices are known."""
         keys = (
             "planned", "cached", "succeeded", "failed", "skipped", "http_requests", "retries",
-            "structured_requests", "structured_valid", "structured_invalid", "tokens_in", "tokens_out",
+            "structured_requests", "structured_valid", "structured_invalid", "structured_failed", "tokens_in", "tokens_out",
         )  # fmt: skip
         totals: dict[str, Any] = {key: sum(getattr(model, key) for model in self.models) for key in keys}
         costs = [model.cost_usd for model in self.models if model.cost_usd is not None]
@@ -127,6 +132,20 @@ class _FinalFailure(Exception):
         super().__init__(str(error))
         self.error = error
         self.attempts = attempts
+
+
+class _Stopped(ProviderError):
+    """A request not sent because an earlier one stopped the model; nothing about it is stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"not sent: {reason}", retryable=False)
+
+
+def _token_count(value: Any) -> int | None:
+    # Usage fields arrive as the server sends them, so anything but a count is unknown.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 _default_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GateRegistry] = weakref.WeakKeyDictionary()
@@ -187,6 +206,9 @@ class _ModelCollector:
         self.gate = gate
         self.report = ModelReport(spec, provider=provider.name, simulated=bool(getattr(provider, "simulated", False)))
         self.done = 0
+        # Set by the first error that every later request would repeat: a rejected key, an unknown
+        # model, or a Retry-After beyond max_retry_wait_s. No request of the model is sent after it.
+        self.stop_reason: str | None = None
         self._stored_prompts: set[str] = set()  # prompt rows written in this run (store thread only)
         # Exponential backoff (retry_backoff_s, doubling per attempt) plus up to one step of random jitter.
         self._backoff = wait_exponential_jitter(
@@ -201,7 +223,7 @@ class _ModelCollector:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception(lambda exc: isinstance(exc, ProviderError) and exc.retryable),
+            retry=retry_if_exception(self._should_retry),
             before_sleep=lambda state: self._log_retry(state, label),
             reraise=True,
         )
@@ -210,12 +232,16 @@ class _ModelCollector:
                 with attempt:
                     attempts += 1
                     async with self.gate.slot(estimate_tokens(request.messages, request.params)):
+                        if self.stop_reason is not None:
+                            raise _Stopped(self.stop_reason)
                         self.report.http_requests += 1
                         started = time.perf_counter()
                         result = await self._call(request)
                         latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        except _Stopped:
+            raise
         except ProviderError as exc:
-            raise _FinalFailure(exc, attempts) from None
+            raise _FinalFailure(self._final_error(exc, label), attempts) from None
         self.report.tokens_in += result.tokens_in or 0
         self.report.tokens_out += result.tokens_out or 0
         return _Sent(result, attempts, latency_ms)
@@ -225,7 +251,8 @@ class _ModelCollector:
             async with asyncio.timeout(request.timeout_s + TIMEOUT_GRACE_S):
                 result = await self.provider.chat(request)
         except TimeoutError:
-            raise timeout_error(self.provider.name, request.timeout_s) from None
+            # The SDKs' timeouts apply per read, so a slowly dripping body ends only here.
+            raise timeout_error(self.provider.name, request.timeout_s + TIMEOUT_GRACE_S) from None
         except ProviderError:
             raise
         except Exception as exc:  # an adapter bug must not end the run; it becomes a failed request
@@ -235,7 +262,37 @@ class _ModelCollector:
             ) from None
         if not isinstance(result, ChatResult) or not isinstance(result.text, str):
             raise ProviderError(f"{self.provider.name} returned no text", retryable=True)
-        return result
+        # A server that echoes the request's key into its response must not get it into the store.
+        return dataclasses.replace(
+            result,
+            text=scrub_known(result.text),
+            model_version=scrub_known(result.model_version) if isinstance(result.model_version, str) else None,
+            tokens_in=_token_count(result.tokens_in),
+            tokens_out=_token_count(result.tokens_out),
+            finish_reason=result.finish_reason if isinstance(result.finish_reason, str) else None,
+        )
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        if not isinstance(exc, ProviderError) or not exc.retryable or isinstance(exc, _Stopped):
+            return False
+        # Retrying before the server's Retry-After would not honour it, so a longer wait ends the request.
+        return exc.retry_after_s is None or exc.retry_after_s <= self.config.max_retry_wait_s
+
+    def _final_error(self, error: ProviderError, label: str) -> ProviderError:
+        """Return the error a request finally failed with, and stop the model when every later request would repeat it."""
+        reason = None
+        if error.retryable and error.retry_after_s is not None and error.retry_after_s > self.config.max_retry_wait_s:
+            reason = (
+                f"{error}; the server requested a wait of {error.retry_after_s:.0f} s (Retry-After), more than "
+                f"max_retry_wait_s = {self.config.max_retry_wait_s:g}: run the collection again later or raise max_retry_wait_s"
+            )
+            error = ProviderError(reason, retryable=False, status=error.status, retry_after_s=error.retry_after_s)
+        elif not error.retryable and error.status in STATUS_HINTS:
+            reason = str(error)
+        if reason is not None and self.stop_reason is None:
+            self.stop_reason = reason
+            log.error("stopping %s after %s: %s", self.spec, label, reason)
+        return error
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -346,13 +403,13 @@ class _ModelCollector:
             return None
 
         inserted = await self.db(
-            self.store.insert_response,
+            self._insert, None,
             self.report.model_id, prompt_id, sent.result.text, run_id=self.run_id, sample=0, system_hash="",
             scope_key=self.scope_key, messages=messages, params=params, model_version=sent.result.model_version,
             tokens_in=sent.result.tokens_in, tokens_out=sent.result.tokens_out, latency_ms=sent.latency_ms,
             attempts=sent.attempts, meta=self._meta(sent.result),
         )  # fmt: skip
-        self.report.succeeded += 1
+        self._count_stored(inserted)
         self.report.paraphrase_response_id = inserted.response_id
         self._tick(1)
         if not inserted.inserted:
@@ -371,6 +428,10 @@ class _ModelCollector:
         label = f"prompt {prompt_id} ({prompt.key}) sample {sample}"
         try:
             sent = await self.send(request, label)
+        except _Stopped:
+            self.report.skipped += 1
+            self._tick(1)
+            return
         except _FinalFailure as failure:
             await self._store_failure(prompt, prompt_id, sample, self.report.system_hash, messages, params, failure)
             self._tick(1)
@@ -384,35 +445,50 @@ class _ModelCollector:
             model_version=sent.result.model_version, tokens_in=sent.result.tokens_in, tokens_out=sent.result.tokens_out,
             latency_ms=sent.latency_ms, attempts=sent.attempts, meta=meta,
         )  # fmt: skip
-        self.report.succeeded += 1
+        self._count_stored(inserted)
         self._tick(1)
 
         # The raw response is stored first, so a run killed during the structured request loses
         # nothing. The next run finds the missing meta["structured"] and sends only that request.
         schema = json_schema_of(prompt.constraints) if self.config.structured else None
         if schema is not None and inserted.inserted:
-            meta["structured"] = await self.structured(messages, params, schema, label)
-            await self.db(self.store.set_response_meta, inserted.response_id, meta)
+            outcome = await self.structured(messages, params, schema, label)
+            if outcome is not None:
+                meta["structured"] = outcome
+                await self.db(self.store.set_response_meta, inserted.response_id, meta)
 
     async def finish_structured(self, prompt: PromptLike, stored: dict[str, Any]) -> None:
         """Send the structured request of a stored response that has none and record its outcome."""
         schema = json_schema_of(prompt.constraints)
         assert schema is not None
         label = f"response {stored['id']} ({prompt.key})"
-        meta = dict(stored["meta"])
-        meta["structured"] = await self.structured(stored["messages"], stored["params"], schema, label)
-        await self.db(self.store.set_response_meta, stored["id"], meta)
+        outcome = await self.structured(stored["messages"], stored["params"], schema, label)
+        if outcome is not None:
+            meta = dict(stored["meta"])
+            meta["structured"] = outcome
+            await self.db(self.store.set_response_meta, stored["id"], meta)
 
     async def structured(
         self, messages: list[dict[str, Any]], params: dict[str, Any], schema: tuple[str, dict[str, Any]], label: str
-    ) -> dict[str, Any]:
-        """Run the structured request for a JSON-schema prompt and return its outcome for ``meta``."""
+    ) -> dict[str, Any] | None:
+        """Run the structured request for a JSON-schema prompt and return its outcome for ``meta``.
+
+        Returns None when a provider error ended it or the model was stopped before it finished:
+        that outcome measures the connection, not the model, so nothing is stored and the next
+        run sends the request again.
+        """
         schema_name, schema_body = schema
+        unanswered = False
 
         async def send(request: ChatRequest) -> ChatResult:
+            nonlocal unanswered
             try:
                 return (await self.send(request, f"{label} (structured)")).result
+            except _Stopped:
+                unanswered = True
+                raise
             except _FinalFailure as failure:
+                unanswered = True
                 raise failure.error from None
 
         outcome = await request_structured(
@@ -420,6 +496,10 @@ class _ModelCollector:
             schema_name=schema_name, retries=self.config.structured_retries, timeout_s=self.config.timeout_s,
         )  # fmt: skip
         self.report.structured_requests += outcome.attempts
+        if unanswered:
+            self.report.structured_failed += 1
+            log.error("structured request for %s %s not completed, the next run sends it again: %s", self.spec, label, outcome.error)
+            return None
         if outcome.valid:
             self.report.structured_valid += 1
         else:
@@ -434,7 +514,7 @@ class _ModelCollector:
             meta["simulated"] = True
         return meta
 
-    def _insert(self, prompt: PromptLike | None, model_id: int, prompt_id: str, text: str | None, **fields: Any) -> Any:
+    def _insert(self, prompt: PromptLike | None, model_id: int, prompt_id: str, text: str | None, **fields: Any) -> InsertResult:
         # Runs on the store thread: writes the prompt row on first use, then the response.
         # ``prompt`` is None for the paraphrase, whose row exists before it is sent.
         if prompt is not None and prompt_id not in self._stored_prompts:
@@ -444,7 +524,21 @@ class _ModelCollector:
             )  # fmt: skip
             assert stored_id == prompt_id, "Store.prompt_id disagrees with Store.upsert_prompt"
             self._stored_prompts.add(prompt_id)
-        return self.store.insert_response(model_id, prompt_id, text, **fields)
+        try:
+            return self.store.insert_response(model_id, prompt_id, text, **fields)
+        except sqlite3.IntegrityError:
+            # Another process stored the same identity between the store's check and its insert.
+            stored = self.store.find_response(model_id, prompt_id, fields["sample"], fields["system_hash"], fields["scope_key"])
+            if stored is None:
+                raise
+            return InsertResult(stored["id"], False)
+
+    def _count_stored(self, inserted: InsertResult) -> None:
+        # A response another run stored first counts as already stored, not as new.
+        if inserted.inserted:
+            self.report.succeeded += 1
+        else:
+            self.report.cached += 1
 
     async def _store_failure(
         self,
@@ -479,6 +573,8 @@ class _ModelCollector:
             self.progress(self.spec, self.done, self.report.planned)
 
     def finish(self) -> ModelReport:
+        if self.stop_reason is not None and self.report.error is None:
+            self.report.error = f"stopped early, {self.report.skipped} requests not sent: {self.stop_reason}"
         price = self.config.price(self.spec)
         if price is not None:
             self.report.cost_usd = round((self.report.tokens_in * price.input + self.report.tokens_out * price.output) / 1e6, 6)
@@ -518,7 +614,8 @@ async def collect_model(
         provider=provider, model_name=model_name, gate=gate,
     )  # fmt: skip
     try:
-        return await collector.run()
+        async with model_lock(store.path, model_spec, scope_key):
+            return await collector.run()
     finally:
         close = getattr(provider, "aclose", None)
         if close is not None:

@@ -31,8 +31,8 @@ class ProviderGate:
     def __init__(self, limits: ProviderLimits) -> None:
         self.limits = limits
         self._semaphore = asyncio.Semaphore(limits.concurrency)
-        self._requests = AsyncLimiter(limits.rpm, SECONDS_PER_MINUTE) if limits.rpm else None
-        self._tokens = AsyncLimiter(limits.tpm, SECONDS_PER_MINUTE) if limits.tpm else None
+        self._requests = _per_minute(limits.rpm) if limits.rpm else None
+        self._tokens = _per_minute(limits.tpm) if limits.tpm else None
 
     @asynccontextmanager
     async def slot(self, tokens: int = 0) -> AsyncIterator[None]:
@@ -44,6 +44,14 @@ class ProviderGate:
                 # A request larger than a whole minute's budget waits for the full budget instead.
                 await self._tokens.acquire(min(max(tokens, 1), self._tokens.max_rate))
             yield
+
+
+def _per_minute(rate: float) -> AsyncLimiter:
+    # aiolimiter cannot acquire more than its capacity, so a rate under 1 per minute becomes
+    # 1 per (60 / rate) seconds: rpm = 0.5 is one request every 120 s.
+    if rate >= 1:
+        return AsyncLimiter(rate, SECONDS_PER_MINUTE)
+    return AsyncLimiter(1, SECONDS_PER_MINUTE / rate)
 
 
 class GateRegistry:

@@ -72,8 +72,8 @@ class ModelPlan:
     requests: int  # the paraphrase plus prompts x samples
     structured_requests: int  # minimum: one per JSON-schema prompt and sample; re-asks add more
     stored: int = 0  # requests with a response already stored in this scope
-    est_tokens_in: int = 0
-    est_tokens_out: int = 0  # upper bound: max_tokens per request
+    est_tokens_in: int = 0  # of the requests still to send
+    est_tokens_out: int = 0  # of the requests still to send, an upper bound at max_tokens per request
     est_cost_usd: float | None = None  # None when the price table has no entry
 
     @property
@@ -116,56 +116,73 @@ def plan_collection(
 ) -> CollectionPlan:
     """Plan the requests for ``models`` over ``suite``. With a store, count the responses already stored.
 
-    The token and cost figures are estimates: input at about four characters per token, output
-    at max_tokens per request (an upper bound), and structured requests at one attempt each.
+    The token and cost figures are estimates for the requests still to send: input at about four
+    characters per token, output at max_tokens per request (an upper bound), and structured
+    requests at one attempt each.
     """
     prompts = collected_prompts(suite)
     plan = CollectionPlan(suite.name, suite.hash, config.samples, scope_key)
-    structured_prompts = [p for p in prompts if json_schema_of(p.constraints)] if config.structured else []
+    structured_ids = {id(p) for p in prompts if json_schema_of(p.constraints)} if config.structured else set()
     rules_chars = sum(len(rule) for rule in suite.rules)
+    paraphrase_id = Store.prompt_id(suite.name, PARAPHRASE_STREAM, suite.paraphrase_request)
 
     for spec in models:
         split_spec(spec)
         params = config.generation_params(spec)
         max_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or config.max_tokens)
         requests = 1 + len(prompts) * config.samples
-        structured = len(structured_prompts) * config.samples
+        structured = len(structured_ids) * config.samples
         model_plan = ModelPlan(spec, len(prompts), config.samples, requests, structured)
+        stored = stored_requests(store, spec, suite, config, scope_key) if store is not None else set()
+        model_plan.stored = len(stored)
 
         # The paraphrase's length is unknown before it is sent, so the rules' length is the estimate.
         system_tokens = rules_chars // CHARS_PER_TOKEN
-        tokens_in = len(suite.paraphrase_request) // CHARS_PER_TOKEN
-        tokens_in += sum(system_tokens + len(p.text) // CHARS_PER_TOKEN for p in prompts) * config.samples
-        tokens_in += sum(system_tokens + len(p.text) // CHARS_PER_TOKEN for p in structured_prompts) * config.samples
+        to_send = 0
+        tokens_in = 0
+        if (paraphrase_id, 0) not in stored:
+            to_send += 1
+            tokens_in += len(suite.paraphrase_request) // CHARS_PER_TOKEN
+        for prompt in prompts:
+            prompt_tokens = system_tokens + len(prompt.text) // CHARS_PER_TOKEN
+            prompt_id = Store.prompt_id(suite.name, prompt.stream, prompt.text, prompt.topic, prompt.variant, prompt.constraints)
+            for sample in range(config.samples):
+                if (prompt_id, sample) in stored:
+                    continue
+                sends = 2 if id(prompt) in structured_ids else 1
+                to_send += sends
+                tokens_in += prompt_tokens * sends
         model_plan.est_tokens_in = tokens_in
-        model_plan.est_tokens_out = (requests + structured) * max_tokens
+        model_plan.est_tokens_out = to_send * max_tokens
         price = config.price(spec)
         if price is not None:
             model_plan.est_cost_usd = (tokens_in * price.input + model_plan.est_tokens_out * price.output) / 1_000_000
-
-        if store is not None:
-            model_plan.stored = count_stored(store, spec, suite, config, scope_key)
         plan.models.append(model_plan)
     return plan
 
 
 def count_stored(store: Store, spec: str, suite: SuiteLike, config: Config, scope_key: str) -> int:
     """Count the planned requests of ``spec`` with a response in ``store``, without writing to it."""
+    return len(stored_requests(store, spec, suite, config, scope_key))
+
+
+def stored_requests(store: Store, spec: str, suite: SuiteLike, config: Config, scope_key: str) -> set[tuple[str, int]]:
+    """Return (prompt id, sample) of every planned request of ``spec`` with a response in ``store``."""
     model_id = store.find_model_id(spec, model_params(config, spec))
     if model_id is None:
-        return 0
+        return set()
     paraphrase_id = Store.prompt_id(suite.name, PARAPHRASE_STREAM, suite.paraphrase_request)
     paraphrase = store.find_response(model_id, paraphrase_id, 0, "", scope_key)
     if paraphrase is None or paraphrase["error"] is not None or paraphrase["text"] is None:
-        return 0
+        return set()
 
     system_hash = content_hash(paraphrase["text"])
-    stored = 1
+    stored = {(paraphrase_id, 0)}
     for prompt in collected_prompts(suite):
         prompt_id = Store.prompt_id(suite.name, prompt.stream, prompt.text, prompt.topic, prompt.variant, prompt.constraints)
         for sample in range(config.samples):
             if store.response_exists(model_id, prompt_id, sample, system_hash, scope_key):
-                stored += 1
+                stored.add((prompt_id, sample))
     return stored
 
 
@@ -180,4 +197,5 @@ __all__ = [
     "paraphrase_key",
     "plan_collection",
     "request_params",
+    "stored_requests",
 ]

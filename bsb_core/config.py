@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bsb_core.secrets import KEY_NAME_PATTERN
+
 from bsb_core.paths import db_path
 
 CONFIG_ENV = "BSB_CONFIG"
@@ -27,15 +29,12 @@ PROVIDERS = ("openai", "anthropic", "google", "ollama", "openai-compatible", "si
 # Personas of the simulated provider, used when no model is configured.
 DEFAULT_SIM_PERSONAS = ("terse", "bulleteer", "hedger", "json-strict", "format-loose", "warm")
 
-# Request body fields the collector sets itself; per-model ``params`` cannot replace them.
-# ``n`` is here because each sample is its own request (``samples``), and the first choice is scored.
+# Request body fields that the collector sets itself, so per-model ``params`` cannot replace them.
+# ``n`` is here because each sample is its own request (``samples``) and only the first choice is scored.
 RESERVED_PARAMS = ("model", "messages", "stream", "n")
 
 # Environment variable names as POSIX shells accept them.
 ENV_VAR_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-# The keyring entry names ``bsb keys set`` accepts (the same rule as bsb_core.secrets).
-KEY_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 # Concurrency per provider when the config sets none. Local servers get fewer parallel
 # requests because one GPU serves them; the simulator runs in-process and is cheap.
@@ -65,7 +64,7 @@ def redact_url(url: str) -> str:
     host = parts.hostname or ""
     try:
         port = parts.port
-    except ValueError:  # an invalid port is shown as written; it carries no credential
+    except ValueError:  # an invalid port is shown as written, since it carries no credential
         port = parts.netloc.rpartition(":")[2] or None
     if port:
         host = f"{host}:{port}"
@@ -291,9 +290,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if resolved is None:
         return Config()
     if not resolved.is_file():
-        raise ConfigError(f"{resolved}: config file not found; create it from bsb.toml.example or unset {CONFIG_ENV}")
+        named_by = "pass an existing file" if path else f"unset {CONFIG_ENV}"
+        raise ConfigError(f"{resolved}: config file not found; create it from bsb.toml.example or {named_by}")
     try:
-        data = tomllib.loads(resolved.read_text(encoding="utf-8"))
+        # utf-8-sig also reads files that an editor saved with a byte-order mark.
+        text = resolved.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{resolved}: not UTF-8 text (invalid byte at position {exc.start}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{resolved}: cannot read the config file ({exc.strerror}); check its permissions") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{resolved}: invalid TOML ({exc}); fix the syntax at that line") from None
     data["source"] = str(resolved)

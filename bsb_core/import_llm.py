@@ -1,8 +1,8 @@
 """Reading the ``logs.db`` of Simon Willison's ``llm`` CLI: legacy ``responses`` rows and ``turns``.
 
 llm before 0.36 logged each call as one row of ``responses``. From llm 0.36 on (migration
-``m023_message_store``) it writes only ``turns``, whose prompt and response live in a
-content-addressed tree of ``messages`` and ``parts``; older rows stay in ``responses``.
+``m023_message_store``) it writes only ``turns``. A turn's prompt and response live in a
+content-addressed tree of ``messages`` and ``parts``, and older rows stay in ``responses``.
 A database can hold both, so both are read, legacy rows first.
 """
 
@@ -50,8 +50,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     # A file: URI opens read-only; as_uri() percent-encodes names with '?' or '#'.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
-    # Text that is not valid UTF-8 would make sqlite3 raise on fetch and stop the whole
-    # import; decoded with surrogateescape, the row is rejected on its own instead.
+    # Text that is not valid UTF-8 makes sqlite3 raise on fetch, which would stop the whole
+    # import. Decoded with surrogateescape, only that row is rejected.
     conn.text_factory = lambda data: data.decode("utf-8", "surrogateescape")
     return conn
 
@@ -59,7 +59,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _numbered(rows: Iterator[SourceRow], samples: dict[tuple[Any, ...], int]) -> Iterator[SourceRow]:
     for row in rows:
         if row.data is not None:
-            key = (row.data.get("model"), row.data.get("prompt"), row.data.get("_system"))
+            key = (row.data.get("model"), row.data.get("prompt"), row.internal.get("system"))
             row.data["sample"] = samples.get(key, 0)
             samples[key] = row.data["sample"] + 1
         yield row
@@ -72,6 +72,14 @@ def _number(value: Any) -> int | float | None:
     if isinstance(value, int) and not -(2**63) <= value < 2**63:
         return None
     return value
+
+
+def _usage(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "latency_ms": _number(data.get("duration_ms")),
+        "tokens_in": _number(data.get("input_tokens")),
+        "tokens_out": _number(data.get("output_tokens")),
+    }
 
 
 def _meta(data: dict[str, Any]) -> dict[str, Any]:
@@ -103,14 +111,11 @@ def _legacy_rows(conn: sqlite3.Connection, path: Path, tables: set[str]) -> Iter
             "prompt": prompt,
             "response": data.pop("response", None),
             "prompt_id": None,
-            "_system": system,
-            "_latency_ms": _number(data.get("duration_ms")),
-            "_tokens_in": _number(data.get("input_tokens")),
-            "_tokens_out": _number(data.get("output_tokens")),
         }
+        internal = {"system": system, **_usage(data)}
         data.pop("model", None)
         mapped.update(_meta(data))
-        yield SourceRow(location, mapped)
+        yield SourceRow(location, mapped, internal=internal)
 
 
 def _fragments(conn: sqlite3.Connection, table: str, response_id: Any) -> list[str]:
@@ -152,6 +157,7 @@ class TurnReader:
                 continue
             history = [{"role": role, "content": self.text(hash_, "text")} for hash_, role in inputs]
             system = "\n\n".join(item["content"] for item in history if item["role"] == "system" and item["content"]) or None
+            # NOTE: only text parts form the response; tool calls and tool results are not imported.
             answers = [hash_ for hash_, role in outputs if role == "assistant"]
             reasoning = "".join(self.text(hash_, "reasoning") for hash_ in answers)
             mapped: dict[str, Any] = {
@@ -159,17 +165,14 @@ class TurnReader:
                 "prompt": history[-1]["content"],
                 "response": "".join(self.text(hash_, "text") for hash_ in answers) if answers else None,
                 "prompt_id": None,
-                "_system": system,
-                "_messages": [item for item in history if item["role"] != "system" or item["content"]],
-                "_latency_ms": _number(data.get("duration_ms")),
-                "_tokens_in": _number(data.get("input_tokens")),
-                "_tokens_out": _number(data.get("output_tokens")),
             }
+            messages = [item for item in history if item["role"] != "system" or item["content"]]
+            internal = {"system": system, "messages": messages, **_usage(data)}
             data.pop("model", None)
             if reasoning:
                 data["reasoning"] = reasoning
             mapped.update(_meta(data))
-            yield SourceRow(location, mapped)
+            yield SourceRow(location, mapped, internal=internal)
 
     def chain(self, tip: str | None) -> list[tuple[str, str | None]]:
         """Return (hash, role) of every message from the root to ``tip``; raise LookupError on a missing one."""

@@ -89,10 +89,13 @@ def read_csv(path: Path) -> Iterator[SourceRow]:
             raise ImportFormatError(f"{path}: {_decode_reason(codec, error)}") from None
         header_number = blank + 1
         delimiter = _csv_delimiter(path, header_line)
-        # strict: a quoted field still open at the end of the file is an error; without it
-        # csv silently ends the field there, swallowing every later record into it.
+        # With strict, a quoted field still open at the end of the file is an error. Without
+        # it, csv silently ends the field there and swallows every later record into it.
         reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter, strict=True)
-        header = _csv_header(path, header_number, next(reader))
+        try:
+            header = _csv_header(path, header_number, next(reader))
+        except csv.Error as error:
+            raise ImportFormatError(f"{path}:{header_number}: cannot read the CSV header ({error}); check its quotes") from None
 
         start = blank + reader.line_num + 1
         while True:
@@ -162,7 +165,8 @@ def _field_count_reason(expected: int, found: int, location: str, end: int) -> s
 def alpaca_rows(path: Path) -> Iterator[SourceRow]:
     """Yield AlpacaEval rows (``instruction``, ``output``, ``generator``) as BSB fields.
 
-    A null ``output`` is kept as an empty response; other fields are kept as metadata.
+    A null ``output`` is kept as an empty response. Other fields are kept as metadata, and
+    ones named ``model``, ``prompt`` or ``response`` as ``alpaca_model`` and so on.
     """
     for item, row in _json_array_rows(path):
         if row.data is None:
@@ -174,7 +178,8 @@ def alpaca_rows(path: Path) -> Iterator[SourceRow]:
             continue
         data = dict(row.data)
         mapped = {"model": data.pop("generator"), "prompt": data.pop("instruction"), "response": data.pop("output")}
-        mapped.update(data)
+        # Extra fields named like the mapped ones stay in meta under a prefix instead of replacing them.
+        mapped.update({f"alpaca_{key}" if key in mapped else key: value for key, value in data.items()})
         yield SourceRow(row.location, mapped)
 
 
@@ -276,7 +281,7 @@ def _check_one_object_per_line(path: Path) -> None:
         return
     raise ImportFormatError(
         f"{path}: one JSON object spread over several lines; BSB reads JSONL (one object per line,"
-        f" e.g. `jq -c . {path.name}`) or a JSON array of AlpacaEval rows"
+        " which `jq -c .` writes) or a JSON array of AlpacaEval rows"
     )
 
 

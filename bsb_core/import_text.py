@@ -8,7 +8,7 @@ Unicode reach SQLite (which cannot store a lone surrogate and raises).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,6 +39,9 @@ class SourceRow:
     location: str  # "file:line" (or "file:responses row N" where lines do not apply)
     data: dict[str, Any] | None
     error: str | None = None  # a parse error found while reading
+    # Values a reader derives that no source field carries: system, messages, latency_ms,
+    # tokens_in, tokens_out. Kept apart from `data` so a source field can never set them.
+    internal: dict[str, Any] = field(default_factory=dict)
 
 
 def sniff_encoding(path: Path) -> str:
@@ -93,10 +96,11 @@ def find_invalid_text(value: Any, name: str = "") -> str | None:
                 return reason
         elif isinstance(item, dict):
             for key, child in item.items():
-                reason = _surrogate_reason(key, f"{where}.{key}" if where else key) if isinstance(key, str) else None
+                child_where = f"{where}.{key}" if where else str(key)
+                reason = _surrogate_reason(key, child_where) if isinstance(key, str) else None
                 if reason:
                     return f"a field name: {reason}"
-                stack.append((child, f"{where}.{key}" if where else str(key)))
+                stack.append((child, child_where))
         elif isinstance(item, list):
             stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
     return None
@@ -150,8 +154,8 @@ def json_depth(value: Any) -> int:
 class StrictJSON:
     """A JSON parser that reports duplicate object keys and too-deep nesting as errors.
 
-    Python's json keeps the last of two equal keys and drops the first without a word;
-    this parser keeps the row out instead, so no value is lost silently.
+    Python's json keeps the last of two equal keys and silently drops the first. This
+    parser rejects the row instead, so no value is lost unseen.
     """
 
     def __init__(self) -> None:

@@ -1,7 +1,7 @@
 """Importing existing transcripts: JSONL, CSV, AlpacaEval's model_outputs.json and llm's logs.db.
 
-Every format is read into :class:`SourceRow` objects with the location they came from
-(readers live in ``import_readers`` and ``import_llm``); one bad row is reported as
+Every format is read into :class:`SourceRow` objects with the location they came from, by
+the readers in ``import_readers`` and ``import_llm``. One bad row is reported as
 ``file:line: reason`` and every good row is still imported.
 """
 
@@ -10,7 +10,11 @@ from __future__ import annotations
 import logging
 import math
 import re
+import shutil
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +38,6 @@ FORMATS = ("auto", "jsonl", "csv", "alpaca-eval", "llm-logs")
 STREAMS = ("paraphrase", "baseline", "contrast")
 # Fields BSB reads from a row; every other field is kept in the response's `meta`.
 KNOWN_FIELDS = {"model", "prompt", "response", "prompt_id", "stream", "topic", "constraints", "sample"}
-# Fields a reader sets for values that have no column in the source formats, with their source names.
-INTERNAL_FIELDS = {"_system": "system", "_messages": "messages", "_latency_ms": "duration_ms",
-                   "_tokens_in": "input_tokens", "_tokens_out": "output_tokens"}
 IMPORT_SUITE = "import"
 # Imported responses share one scope, so importing the same row from any file twice is a no-op.
 IMPORT_SCOPE = "import"
@@ -125,18 +126,17 @@ def ifeval_constraints(instruction_ids: Any, kwargs: Any) -> list[dict[str, Any]
     return constraints
 
 
-def validate_row(data: dict[str, Any]) -> ValidRow:
-    """Check one source row and return it typed; raise ValueError with the reason when invalid."""
-    # Internal fields set by the llm logs reader are named as the user knows them.
-    reason = find_invalid_text({INTERNAL_FIELDS.get(key, key): value for key, value in data.items()})
+def validate_row(data: dict[str, Any], internal: dict[str, Any] | None = None) -> ValidRow:
+    """Check one source row and return it typed; raise ValueError with the reason when invalid.
+
+    ``internal`` contains the values a reader derived (see :class:`SourceRow`).
+    """
+    internal = internal or {}
+    reason = find_invalid_text(data) or find_invalid_text(internal)
     if reason:
         raise ValueError(reason)
     data = dict(data)
-    system = data.pop("_system", None)
-    messages = data.pop("_messages", None)
-    latency = data.pop("_latency_ms", None)
-    tokens_in = data.pop("_tokens_in", None)
-    tokens_out = data.pop("_tokens_out", None)
+    system = internal.get("system")
 
     prompt = data.get("prompt")
     if prompt is None and "instruction" in data and "generator" in data:
@@ -164,11 +164,11 @@ def validate_row(data: dict[str, Any]) -> ValidRow:
         constraints=_constraints(data),
         sample=_sample(data.get("sample")),
         system=system if isinstance(system, str) and system else None,
-        latency_ms=latency,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
+        latency_ms=internal.get("latency_ms"),
+        tokens_in=internal.get("tokens_in"),
+        tokens_out=internal.get("tokens_out"),
         meta=meta,
-        messages=messages,
+        messages=internal.get("messages"),
     )
 
 
@@ -248,18 +248,29 @@ def import_file(
 
     Raises :class:`ImportFormatError` when the file as a whole cannot be read; bad rows are
     listed in the summary instead. Counts go into ``summary`` as rows are stored, so a caller
-    that passes one still has them when the import stops on Ctrl-C or a store error; the
-    run is then marked failed and the error re-raised.
+    that passes one still has them when the import stops on Ctrl-C or a store error. The
+    run is then marked failed and the error re-raised. A pipe such as ``/dev/stdin`` is
+    copied to a temporary file first, because format detection reads the start twice.
     """
     path = Path(path)
     summary = summary if summary is not None else ImportSummary()
     if fmt not in FORMATS:
         raise ImportFormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    _check_readable(path)
-    if path.stat().st_size == 0:
+    with _regular_file(path) as source:
+        try:
+            _import_rows(store, path, source, fmt, progress, summary)
+        except ImportFormatError as error:
+            raise ImportFormatError(str(error).replace(str(source), str(path))) from None
+    return summary
+
+
+def _import_rows(
+    store: Store, path: Path, source: Path, fmt: str, progress: Callable[[int], None] | None, summary: ImportSummary
+) -> None:
+    if source.stat().st_size == 0:
         summary.warnings.append(f"{path}: the file is empty; nothing to import")
-        return summary
-    fmt = detect_format(path) if fmt == "auto" else fmt
+        return
+    fmt = detect_format(source) if fmt == "auto" else fmt
     reader = READERS[fmt]
 
     run_id = store.create_run("import", source=str(path), config={"format": fmt})
@@ -268,19 +279,20 @@ def import_file(
     rows_read = 0
     log.info("import %s started as run %d (format %s)", path, run_id, fmt)
     try:
-        for row in reader(path):
+        for row in reader(source):
             rows_read += 1
             if progress:
                 progress(1)
+            location = row.location if source == path else row.location.replace(str(source), str(path), 1)
             if row.data is None:
-                summary.rejected.append(f"{row.location}: {row.error}")
+                summary.rejected.append(f"{location}: {row.error}")
                 continue
             try:
-                valid = validate_row(row.data)
+                valid = validate_row(row.data, row.internal)
             except ValueError as error:
-                summary.rejected.append(f"{row.location}: {error}")
+                summary.rejected.append(f"{location}: {error}")
                 continue
-            _store_row(store, valid, row.location, run_id, model_ids, summary)
+            _store_row(store, valid, location, run_id, model_ids, summary)
     except (UnicodeDecodeError, OSError) as error:
         summary.rejected.append(f"{path}: reading stopped ({error})")
     except BaseException as error:
@@ -293,21 +305,36 @@ def import_file(
     status = "completed" if not summary.rejected else "partial"
     store.finish_run(run_id, status, summary.stats())
     log.info("import %s finished: %d imported, %d duplicates, %d rejected", path, summary.imported, summary.duplicates, len(summary.rejected))
-    return summary
 
 
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise ImportFormatError(f"{path}: file not found")
-    if path.is_dir():
-        raise ImportFormatError(f"{path}: is a folder; pass the files in it (e.g. {path}/*.jsonl)")
+@contextmanager
+def _regular_file(path: Path) -> Iterator[Path]:
+    """Yield ``path`` when it is a readable regular file, or a temporary copy of a pipe."""
     try:
-        with path.open("rb"):
-            pass
-    except PermissionError:
-        raise ImportFormatError(f"{path}: permission denied; make the file readable (e.g. chmod u+r {path})") from None
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ImportFormatError(f"{path}: file not found") from None
     except OSError as error:
-        raise ImportFormatError(f"{path}: cannot be opened ({error.strerror})") from None
+        raise ImportFormatError(f"{path}: cannot be read ({error.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise ImportFormatError(f"{path}: is a folder; pass the files in it (e.g. {path}/*.jsonl)")
+    if not stat.S_ISREG(mode) and not stat.S_ISFIFO(mode):
+        raise ImportFormatError(f"{path}: is not a regular file or a pipe; save the data to a file and import that")
+    try:
+        with path.open("rb") as handle:
+            if stat.S_ISREG(mode):
+                yield path
+                return
+            with tempfile.TemporaryDirectory(prefix="bsb-import-") as folder:
+                copy = Path(folder) / f"stdin{path.suffix}"
+                with copy.open("wb") as target:
+                    shutil.copyfileobj(handle, target)
+                handle.close()
+                yield copy
+    except PermissionError as error:
+        if error.filename not in (str(path), path):
+            raise
+        raise ImportFormatError(f"{path}: permission denied; make the file readable (e.g. chmod u+r {path})") from None
 
 
 def _finish_failed(store: Store, run_id: int, summary: ImportSummary, error: BaseException) -> None:

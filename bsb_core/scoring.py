@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -52,21 +53,44 @@ def score_store(
     buffer: list[tuple[int, str, float | None, str | None, str, str]] = []
     written = 0
     scored = 0
-    for row, values in zip(pending, _guarded_values(items, nlp, batch_size, workers)):
-        for name, value in values.items():
-            if isinstance(value, Null):
-                buffer.append((row["id"], name, None, value.reason, METRIC_SET_VERSION, pipeline))
-            else:
-                buffer.append((row["id"], name, float(value), None, METRIC_SET_VERSION, pipeline))
-        scored += 1
-        if progress:
-            progress(1)
-        if scored % COMMIT_EVERY == 0:
-            written += store.insert_metric_values(buffer)
-            buffer.clear()
+    try:
+        for row, values in zip(pending, _guarded_values(items, nlp, batch_size, workers)):
+            # A response's values join the buffer together, so a flush never stores only some
+            # of them (a response with any value counts as scored and is never rescored).
+            buffer.extend(_value_rows(row["id"], values, pipeline))
+            scored += 1
+            if progress:
+                progress(1)
+            if scored % COMMIT_EVERY == 0:
+                written += store.insert_metric_values(buffer)
+                buffer.clear()
+    except KeyboardInterrupt:
+        written += store.insert_metric_values(buffer)
+        log.warning("scoring interrupted after %d responses (%d values written)", scored, written)
+        raise
     written += store.insert_metric_values(buffer)
     log.info("scored %d responses (%d values written)", len(pending), written)
     return ScoreSummary(len(pending), written, METRIC_SET_VERSION, pipeline)
+
+
+def _value_rows(response_id: int, values: dict[str, Value], pipeline: str) -> list[tuple[int, str, float | None, str | None, str, str]]:
+    rows = []
+    for name, value in values.items():
+        if isinstance(value, Null):
+            rows.append((response_id, name, None, value.reason, METRIC_SET_VERSION, pipeline))
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            log.error("metric %s returned %s for response %d, not a number", name, type(value).__name__, response_id)
+            rows.append((response_id, name, None, f"internal error: {type(value).__name__} value", METRIC_SET_VERSION, pipeline))
+            continue
+        if not math.isfinite(number):
+            # SQLite stores NaN as NULL, which would read as a value with no reason.
+            rows.append((response_id, name, None, f"not a finite number ({number})", METRIC_SET_VERSION, pipeline))
+            continue
+        rows.append((response_id, name, number, None, METRIC_SET_VERSION, pipeline))
+    return rows
 
 
 def _guarded_values(items: list[ScoreInput], nlp: Language, batch_size: int, workers: int) -> Iterator[dict[str, Value]]:
@@ -78,6 +102,7 @@ def _guarded_values(items: list[ScoreInput], nlp: Language, batch_size: int, wor
     raises gets an "internal error" Null for every metric, so one stored response can
     never stop `bsb score` for good.
     """
+    # NOTE: tested with workers=1 only; how spaCy's n_process workers report an exception is unverified.
     position = 0
     while position < len(items):
         try:

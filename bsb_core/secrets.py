@@ -53,8 +53,8 @@ REDACTED = "[redacted]"
 
 MIN_SECRET_CHARS = 8
 
-# Longest accepted key. Provider keys are far shorter (OpenAI's are under 200 characters), and
-# common HTTP servers reject request headers over 8 KB, so a longer value is a pasted file.
+# Maximum key length in characters. Common HTTP servers reject longer request headers (nginx's
+# default large_client_header_buffers is 8k), so a longer value cannot work and is usually a pasted file.
 MAX_KEY_CHARS = 4096
 
 _known_secrets: set[str] = set()
@@ -91,7 +91,7 @@ def validate_key_name(name: str) -> str:
 
 
 def key_problem(value: str) -> str | None:
-    """Return why ``value`` cannot be sent as an API key, or None when it can; the text never shows the value."""
+    """Return why ``value`` cannot be sent as an API key, or None when it can. The text never contains the value."""
     if not value:
         return "it is empty"
     if len(value) > MAX_KEY_CHARS:
@@ -120,12 +120,23 @@ def register_secret(value: str) -> None:
             _known_secrets.add(value)
 
 
-def scrub(text: str) -> str:
-    """Return ``text`` with every known key and anything shaped like a provider key redacted."""
+def scrub_known(text: str) -> str:
+    """Return ``text`` with every key registered in this process redacted, and nothing else changed.
+
+    For model responses: a response may quote key-shaped examples ("Bearer YOUR_TOKEN"), which
+    :func:`scrub` would alter, but it must never store a real key that a server echoed back.
+    """
     with _known_lock:
         known = sorted(_known_secrets, key=len, reverse=True)
     for secret in known:
-        text = text.replace(secret, REDACTED)
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def scrub(text: str) -> str:
+    """Return ``text`` with every known key and anything shaped like a provider key redacted."""
+    text = scrub_known(text)
     for pattern in KEY_SHAPES:
         if pattern.groups:
             text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
@@ -166,7 +177,7 @@ def resolve_key(name: str, *, api_key_env: str | None = None) -> KeyLookup:
         return KeyLookup(name, keyring_error=f"no OS keyring backend is available (keyring uses {keyring_backend_name()})")
     try:
         value = keyring.get_password(SERVICE, name)
-    except keyring.errors.KeyringError as exc:
+    except Exception as exc:  # backends may raise their transport's errors unwrapped, e.g. D-Bus errors
         log.warning("keyring lookup for %r failed: %s", name, type(exc).__name__)
         return KeyLookup(name, keyring_error=f"keyring lookup failed ({type(exc).__name__})")
     if value and value.strip():
@@ -197,7 +208,7 @@ def set_key(name: str, value: str) -> None:
         raise KeyringUnavailableError(_unavailable_message(name))
     try:
         keyring.set_password(SERVICE, name, value)
-    except keyring.errors.KeyringError as exc:
+    except Exception as exc:  # any backend error, as in resolve_key
         raise KeyringUnavailableError(
             f"storing the key for {name!r} in the keyring failed ({type(exc).__name__}); "
             f"set the environment variable {' or '.join(env_vars_for(name))} instead"
@@ -214,7 +225,7 @@ def delete_key(name: str) -> bool:
         keyring.delete_password(SERVICE, name)
     except keyring.errors.PasswordDeleteError:
         return False
-    except keyring.errors.KeyringError as exc:
+    except Exception as exc:  # any backend error, as in resolve_key
         raise KeyringUnavailableError(f"deleting the key for {name!r} failed ({type(exc).__name__})") from None
     log.info("deleted the key for %r from the keyring", name)
     return True
@@ -241,6 +252,7 @@ __all__ = [
     "register_secret",
     "resolve_key",
     "scrub",
+    "scrub_known",
     "set_key",
     "validate_key_name",
 ]

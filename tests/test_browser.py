@@ -39,9 +39,14 @@ PAGES = {
     "settings": "Settings",
 }
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-CHARTS_DRAWN = """count => {
+# True once at least `count` Altair charts have drawn (canvas or SVG) and every table in view has
+# drawn its grid. Tables below the fold or in collapsed expanders draw only when shown, so they are skipped.
+PAGE_DRAWN = """count => {
     const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
-    return charts.length >= count && charts.every(chart => chart.querySelector('canvas, svg'));
+    const tables = [...document.querySelectorAll('[data-testid="stDataFrame"]')].filter(
+        table => table.offsetParent !== null && table.getBoundingClientRect().top < window.innerHeight);
+    return charts.length >= count && charts.every(chart => chart.querySelector('canvas, svg'))
+        && tables.every(table => table.querySelector('canvas'));
 }"""
 
 
@@ -79,12 +84,12 @@ def open_page(browser, url: str):
 
 
 def wait_for_charts(page, count: int) -> None:
-    """Wait until at least ``count`` Altair charts are on the page and each has drawn its canvas or SVG.
+    """Wait until at least ``count`` Altair charts and every visible table have drawn.
 
     The script run can end before the browser has drawn the elements it sent, so the run
     state alone does not say the page is complete.
     """
-    page.wait_for_function(CHARTS_DRAWN, arg=count)
+    page.wait_for_function(PAGE_DRAWN, arg=count)
 
 
 @pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "overview")

@@ -29,7 +29,8 @@ from servers.fixtures import config_for, mini_suite, serve  # noqa: F401
 from bsb_core import secrets
 from bsb_core.cli import main
 from bsb_core.collect import collect
-from bsb_core.config import Config, ConfigError, load_config
+from bsb_core.collect_limits import ProviderGate
+from bsb_core.config import Config, ConfigError, ProviderLimits, load_config
 from bsb_core.providers.base import ChatRequest, ProviderError
 from bsb_core.providers.chat_server import ChatServer, Fault, FaultPlan, FaultRule
 from bsb_core.providers.errors import parse_retry_after, status_error
@@ -244,6 +245,23 @@ def test_non_finite_numbers_rejected(tmp_path, text):
     assert text.split(" ")[0] in message
 
 
+def test_byte_order_mark_read(tmp_path):
+    path = tmp_path / "bsb.toml"
+    path.write_bytes(b"\xef\xbb\xbfsamples = 2\n")
+
+    assert load_config(path).samples == 2
+
+
+def test_latin1_file_named(tmp_path):
+    path = tmp_path / "bsb.toml"
+    path.write_bytes(b'suite = "caf\xe9"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert str(path) in str(caught.value)
+    assert "UTF-8" in str(caught.value)
+
+
 def test_error_shows_given_value(tmp_path):
     message = config_error(tmp_path, "timeout_s = 0\n")
 
@@ -292,6 +310,15 @@ def test_missing_base_url_names_file(isolated):
 
     assert result.exit_code == 1
     assert "team.toml" in result.output
+
+
+def test_cli_not_a_database(isolated):
+    (isolated / "notes.db").write_text("not sqlite", encoding="utf-8")
+    result = CliRunner().invoke(main, ["collect", "--models", "sim/terse", "--db", "notes.db"])
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "cannot open the store" in result.output
 
 
 def test_dry_run_partial_prices(isolated):
@@ -352,6 +379,36 @@ def test_keyring_key_invalid_named(memory_keyring):
     assert "bsb keys set anthropic" in str(caught.value)
 
 
+def test_keys_list_marks_invalid(memory_keyring, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ключ-12345678")
+    result = CliRunner().invoke(main, ["keys", "list"])
+
+    assert result.exit_code == 0, result.output
+    assert "invalid" in result.output
+    assert "ключ" not in result.output
+
+
+class BrokenKeyring(MemoryKeyring):
+    """A backend whose transport error escapes unwrapped, as D-Bus errors can."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+
+def test_broken_keyring_clean(memory_keyring):
+    keyring.set_keyring(BrokenKeyring())
+    with pytest.raises(ProviderConfigError) as caught:
+        get_provider("openai/gpt-4o-mini", Config())
+    result = CliRunner().invoke(main, ["keys", "set", "openai", "--stdin"], input=KEY + "\n")
+
+    assert "OPENAI_API_KEY" in str(caught.value)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+
+
 def test_env_key_whitespace_stripped(memory_keyring, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY + "\r\n")
 
@@ -409,15 +466,19 @@ def test_refused_names_url():
 
 def test_odd_usage_completes(canned, store):
     usage = {"prompt_tokens": "many", "completion_tokens": None, "total_tokens": -1}
-    server = canned(json_reply(200, completion("an answer", usage)))
+    payload = completion("an answer", usage)
+    payload["choices"][0]["finish_reason"] = {"reason": "stop"}
+    server = canned(json_reply(200, payload))
     config = Config.model_validate(
         {"models": [{"spec": "openai-compatible/odd", "base_url": server.url}], "structured": False, "timeout_s": 5}
     )
 
     report = run_collect(store, config)
+    metas = [json.loads(row[0]) for row in store.db.execute("SELECT meta FROM responses").fetchall()]
 
     assert report.status == "completed"
     assert report.models[0].tokens_in == 0
+    assert {meta["finish_reason"] for meta in metas} == {None}
 
 
 def test_auth_failure_stops_model(serve, store):
@@ -447,6 +508,34 @@ def test_retry_after_over_cap_fails_fast(serve, store):
     assert report.status == "failed"
 
 
+def test_structured_outage_sent_again(serve, store):
+    outage = FaultPlan(rules=[FaultRule(Fault.server_error(503, "overloaded"), contains="response_format", rate=1.0)])
+    down = serve(faults=outage)
+    suite = mini_suite(2)
+    first = asyncio.run(collect(store, ["openai-compatible/m"], suite, config=config_for(down, ["m"], max_attempts=2)))
+
+    up = serve()
+    second = asyncio.run(collect(store, ["openai-compatible/m"], suite, config=config_for(up, ["m"])))
+
+    assert first.status == "partial"
+    assert first.models[0].structured_invalid == 0
+    assert first.models[0].structured_failed == 2
+    assert len(up.chat_requests()) == 2
+    assert second.models[0].structured_valid == 2
+    assert second.status == "completed"
+
+
+@pytest.mark.parametrize("limits", [{"rpm": 0.5}, {"tpm": 0.25}])
+def test_rate_under_one_per_minute(limits):
+    gate = ProviderGate(ProviderLimits(**limits))
+
+    async def first_slot() -> bool:
+        async with gate.slot(tokens=500):
+            return True
+
+    assert asyncio.run(first_slot()) is True
+
+
 def test_echoed_key_not_stored(canned, store, monkeypatch):
     monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", KEY)
     server = canned(lambda headers: (200, "application/json", json.dumps(completion(f"I saw {headers.get('authorization')}")).encode(), {}))
@@ -472,6 +561,26 @@ def test_echoed_key_not_in_error_rows(canned, store, monkeypatch):
     dump = "\n".join(line for line in store.db.iterdump())
 
     assert KEY not in dump
+
+
+def test_same_model_twice_at_once(serve, tmp_path):
+    server = serve(faults=FaultPlan(latency_s=0.01))
+    config = config_for(server, ["twice"], structured=False)
+    db = tmp_path / "twice.db"
+    Store(db).close()
+
+    async def both() -> list[Any]:
+        with Store(db) as first, Store(db) as second:
+            return await asyncio.gather(
+                collect(first, ["openai-compatible/twice"], mini_suite(2), config=config),
+                collect(second, ["openai-compatible/twice"], mini_suite(2), config=config),
+            )
+
+    reports = asyncio.run(both())
+
+    assert len(server.chat_requests()) == 7
+    assert sum(report.models[0].succeeded for report in reports) == 7
+    assert sum(report.models[0].cached for report in reports) == 7
 
 
 def bsb_command() -> list[str]:

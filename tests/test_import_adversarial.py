@@ -290,7 +290,7 @@ def test_csv_quoted_newlines_kept(store, tmp_path):
     assert store.response_text(1) == "line 1\nline 2\r\nline 3"
 
 
-def test_csv_field_over_limit_rejected(store, tmp_path, monkeypatch):
+def test_csv_field_over_limit_rejected(store, tmp_path):
     # The real limit is 64 MiB; a small one exercises the same path without a huge file.
     limit = csv.field_size_limit(1000)
     try:
@@ -335,15 +335,27 @@ def test_unreadable_file_error(store, tmp_path, monkeypatch):
         import_file(store, path)
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads files whatever their mode")
+def unprivileged_bsb(*args: str) -> subprocess.CompletedProcess:
+    """Run the CLI so that file modes apply, also as root (which setpriv strips of DAC overrides)."""
+    prefix: list[str] = []
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        caps = "-dac_override,-dac_read_search,-fowner"
+        prefix = ["setpriv", "--bounding-set", caps, "--inh-caps", caps]
+        probe = subprocess.run([*prefix, "true"], capture_output=True)
+        if probe.returncode != 0:
+            pytest.skip(f"root and setpriv cannot drop file privileges: {probe.stderr.decode(errors='replace')}")
+    code = "import sys; from bsb_core.cli import main; sys.exit(main())"
+    return subprocess.run([*prefix, sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+
 def test_unreadable_file_keeps_others(tmp_path):
     locked = write_bytes(tmp_path / "locked.jsonl", jsonl_bytes(GOOD))
     locked.chmod(0)
     good = write_bytes(tmp_path / "good.jsonl", jsonl_bytes(GOOD))
-    result = run_cli("import", "--db", str(tmp_path / "bsb.db"), str(locked), str(good))
-    assert result.exit_code == 1
-    assert "permission denied" in result.output
-    assert "imported 1 responses" in result.output
+    result = unprivileged_bsb("import", "--db", str(tmp_path / "bsb.db"), str(locked), str(good))
+    assert result.returncode == 1
+    assert "permission denied" in result.stderr
+    assert "imported 1 responses" in result.stdout
 
 
 def test_folder_as_path(tmp_path):
@@ -550,16 +562,35 @@ def test_store_write_error_is_clear(tmp_path, monkeypatch):
     assert "fix the permissions or copy the store to a writable folder" in result.output
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes files whatever their mode")
 def test_store_in_readonly_folder(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o555)
     rows = write_bytes(tmp_path / "rows.jsonl", jsonl_bytes(GOOD))
-    result = run_cli("import", "--db", str(folder / "bsb.db"), str(rows))
-    folder.chmod(0o755)
-    assert result.exit_code == 1
-    assert "cannot open the store" in result.output
+    with Store(folder / "bsb.db"):
+        pass
+    folder.chmod(0o555)
+    try:
+        imported = unprivileged_bsb("import", "--db", str(folder / "bsb.db"), str(rows))
+        created = unprivileged_bsb("import", "--db", str(folder / "new.db"), str(rows))
+    finally:
+        folder.chmod(0o755)
+    assert imported.returncode == 1
+    assert "cannot open the store" in imported.stderr
+    assert "copy the store to a writable folder" in imported.stderr
+    assert created.returncode == 1
+    assert "cannot open the store" in created.stderr
+
+
+def test_readonly_store_file(tmp_path):
+    db = tmp_path / "bsb.db"
+    rows = write_bytes(tmp_path / "rows.jsonl", jsonl_bytes(GOOD))
+    with Store(db):
+        pass
+    db.chmod(0o444)
+    result = unprivileged_bsb("import", "--db", str(db), str(rows))
+    assert result.returncode == 1
+    assert "cannot write to the store" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_insert_race_counts_duplicate(tmp_path, monkeypatch):
@@ -634,8 +665,7 @@ def test_sigkill_then_reimport(tmp_path):
     process.communicate()
     with Store(db) as store:
         before = store.count("responses")
-    summary = import_file(Store(db), rows)
-    with Store(db) as store:
+        summary = import_file(store, rows)
         after = store.count("responses")
     assert after == 20000
     assert summary.imported == 20000 - before
@@ -788,3 +818,95 @@ def test_score_survives_parser_error(store, tmp_path, monkeypatch):
     assert summary.responses == 5
     assert reasons == {"internal error: RuntimeError"}
     assert again.responses == 0
+
+
+def test_score_interrupt_saves_whole_responses(store, tmp_path):
+    from bsb_core.metrics.registry import REGISTRY
+    from bsb_core.scoring import score_store
+
+    import_file(store, many_rows(tmp_path / "rows.jsonl", 10))
+    seen = 0
+
+    def stop_after_three(count: int) -> None:
+        nonlocal seen
+        seen += count
+        if seen == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score_store(store, progress=stop_after_three)
+    counts = [row[0] for row in store.db.execute("SELECT COUNT(*) FROM metric_values GROUP BY response_id")]
+    resumed = score_store(store)
+    assert counts == [len(REGISTRY.names())] * 3
+    assert resumed.responses == 7
+
+
+def test_score_nan_value_gets_reason(store, tmp_path, monkeypatch):
+    import bsb_core.metrics.engine as engine
+    from bsb_core.scoring import score_store
+
+    real_compute_all = engine.compute_all
+
+    def nan_word_count(parsed):
+        values = real_compute_all(parsed)
+        values["word_count"] = float("nan")
+        return values
+
+    monkeypatch.setattr(engine, "compute_all", nan_word_count)
+    import_file(store, write_bytes(tmp_path / "rows.jsonl", jsonl_bytes(GOOD)))
+    score_store(store)
+    row = store.db.execute("SELECT value, null_reason FROM metric_values WHERE metric = 'word_count'").fetchone()
+    assert row == (None, "not a finite number (nan)")
+
+
+def test_csv_header_open_quote(store, tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text('model,prompt,"response\r\nm,p,r\r\n', encoding="utf-8")
+    with pytest.raises(ImportFormatError, match="cannot read the CSV header"):
+        import_file(store, path)
+
+
+def test_alpaca_extra_fields_keep_mapping(store, tmp_path):
+    path = tmp_path / "model_outputs.json"
+    path.write_text(json.dumps([{"instruction": "i", "output": "o", "generator": "g", "model": "other", "prompt": "x"}]), encoding="utf-8")
+    import_file(store, path)
+    record = flat_record(next(store.export_rows()))
+    assert (record["model"], record["prompt"]) == ("g", "i")
+    assert (record["alpaca_model"], record["alpaca_prompt"]) == ("other", "x")
+
+
+def test_underscore_fields_stay_meta(store, tmp_path):
+    row = {**GOOD, "_tokens_in": {"a": 1}, "_system": "injected", "_messages": "x", "_latency_ms": "slow"}
+    summary = import_file(store, write_bytes(tmp_path / "rows.jsonl", jsonl_bytes(row)))
+    stored = store.db.execute("SELECT tokens_in, latency_ms, system_hash, messages FROM responses").fetchone()
+    record = flat_record(next(store.export_rows()))
+    assert summary.imported == 1
+    assert stored == (None, None, "", json.dumps([{"content": GOOD["prompt"], "role": "user"}], separators=(",", ":")))
+    assert record["_system"] == "injected"
+    assert record["_tokens_in"] == {"a": 1}
+
+
+def test_stdin_pipe_imports(tmp_path):
+    code = "import sys; from bsb_core.cli import main; sys.exit(main())"
+    data = jsonl_bytes(GOOD, '{"model": "m", "prompt": "broken').decode()
+    result = subprocess.run(
+        [sys.executable, "-c", code, "import", "--db", str(tmp_path / "bsb.db"), "/dev/stdin"],
+        input=data, capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert "imported 1 responses" in result.stdout
+    assert "/dev/stdin:2: invalid JSON" in result.stderr
+
+
+def test_device_path_rejected(store):
+    with pytest.raises(ImportFormatError, match="is not a regular file or a pipe"):
+        import_file(store, "/dev/zero", "jsonl")
+
+
+def test_default_store_in_working_folder(tmp_path, monkeypatch):
+    rows = write_bytes(tmp_path / "rows.jsonl", jsonl_bytes(GOOD))
+    monkeypatch.delenv("BSB_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("import", str(rows))
+    assert result.exit_code == 0
+    assert (tmp_path / "bsb.db").exists()

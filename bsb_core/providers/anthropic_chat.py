@@ -9,7 +9,7 @@ from typing import Any
 import anthropic
 
 from bsb_core.providers.base import ChatRequest, ChatResult, ProviderError
-from bsb_core.providers.errors import clean_message, connection_error, malformed_error, status_error, timeout_error
+from bsb_core.providers.errors import clean_message, connect_failure, connection_error, malformed_error, status_error, timeout_error
 from bsb_core.providers.transport import aiohttp_client
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,10 @@ class AnthropicChatProvider:
             )
         except anthropic.APIStatusError as exc:
             raise status_error(self.name, exc.status_code, _error_message(exc), exc.response.headers) from None
-        except anthropic.APITimeoutError:
+        except anthropic.APITimeoutError as exc:
+            refused = connect_failure(exc)
+            if refused is not None:
+                raise connection_error(self.name, refused, str(self._client.base_url)) from None
             raise timeout_error(self.name, request.timeout_s) from None
         except anthropic.APIConnectionError as exc:
             raise connection_error(self.name, exc, str(self._client.base_url)) from None

@@ -35,6 +35,9 @@ Responder = Callable[[str, list[dict[str, Any]], dict[str, Any]], "ChatResult | 
 
 FAULT_KINDS = ("status", "hang", "malformed", "disconnect")
 
+# Maximum request body in bytes, far above any chat request the collector sends.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -260,6 +263,9 @@ class ChatServer:
         self.wire = wire or WireFormat()
         self.models = list(models)
         self.log_path = Path(log_path) if log_path else None
+        if self.log_path is not None:
+            # Opened once here, so an unwritable path fails at start and not on every request.
+            self.log_path.open("a", encoding="utf-8").close()
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._model_counts: dict[str, int] = {}
@@ -353,7 +359,15 @@ class ChatServer:
 
     def respond(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         """Answer one HTTP request: route it, apply faults, call the responder and log it."""
-        length = int(handler.headers.get("Content-Length") or 0)
+        length = _content_length(handler.headers.get("Content-Length"))
+        if length is None or length > MAX_BODY_BYTES:
+            status = 400 if length is None else 413
+            message = "invalid Content-Length header" if length is None else f"request body over {MAX_BODY_BYTES} bytes"
+            # The body is left unread, so the connection cannot carry another request.
+            handler.close_connection = True
+            record = RequestRecord(*self._next_numbers(None), method, handler.path, None, None, {}, received_at=time.time())
+            self._send_json(handler, status, self.wire.render_error(status, message), record, {"Connection": "close"})
+            return
         raw = handler.rfile.read(length) if length else b""
         headers = {key.lower(): value for key, value in handler.headers.items()}
         for key in CREDENTIAL_HEADERS & headers.keys():
@@ -389,6 +403,11 @@ class ChatServer:
             self._send_json(handler, 400, self.wire.render_error(400, "invalid chat request body"), record)
             return
 
+        if self.models and parsed[0] not in self.models:
+            message = f"model {parsed[0]!r} not found: available models are {', '.join(self.models)}"
+            self._send_json(handler, 404, self.wire.render_error(404, message), record)
+            return
+
         latency = self.faults.latency_for(parsed[0])
         if latency > 0:
             self._stopping.wait(latency)
@@ -401,6 +420,10 @@ class ChatServer:
 
         try:
             result = self.responder(*parsed)
+        except ValueError as exc:  # the responder rejects the request itself, e.g. no user message
+            log.warning("responder rejected a request for model %s: %s", parsed[0], exc)
+            self._send_json(handler, 400, self.wire.render_error(400, str(exc)), record)
+            return
         except Exception as exc:  # a broken responder becomes a 500 the client can see
             log.exception("responder failed for model %s", parsed[0])
             self._send_json(handler, 500, self.wire.render_error(500, f"responder failed: {type(exc).__name__}"), record)
@@ -457,6 +480,17 @@ class ChatServer:
             handler.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             log.debug("client closed the connection before request %d was answered", record.number)
+
+
+def _content_length(value: str | None) -> int | None:
+    # Returns the body length in bytes, 0 when the header is absent, or None when it is invalid.
+    if value is None or not value.strip():
+        return 0
+    try:
+        length = int(value)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
 
 
 class _HTTPServer(ThreadingHTTPServer):

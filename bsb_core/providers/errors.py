@@ -112,6 +112,25 @@ def connection_error(provider: str, exc: BaseException, url: str | None = None) 
     return ProviderError(text, retryable=True)
 
 
+def connect_failure(exc: BaseException) -> OSError | None:
+    """Return the refused or failed connection under an SDK timeout error, or None for a real timeout.
+
+    The aiohttp transport vendored in openai 3.3 (``openai/_vendor/httpx_aiohttp``) maps
+    ``aiohttp.ClientConnectionError`` to ``httpx.ConnectTimeout`` before its subclass
+    ``ClientConnectorError``, so a refused connection arrives as the SDK's timeout error.
+    The original error stays in the exception chain. anthropic 2.17's copy maps both to
+    ``httpx.ConnectError``, and the check costs nothing there.
+    """
+    current: BaseException | None = exc
+    for _ in range(8):
+        current = current.__cause__ or current.__context__ if current is not None else None
+        if current is None:
+            return None
+        if isinstance(current, OSError) and not isinstance(current, TimeoutError):
+            return current
+    return None
+
+
 def malformed_error(provider: str, detail: Any) -> ProviderError:
     """Build the error for a response body that is not the documented shape."""
     return ProviderError(f"{provider} returned a malformed response body: {clean_message(detail)}", retryable=True)
@@ -119,6 +138,7 @@ def malformed_error(provider: str, detail: Any) -> ProviderError:
 
 __all__ = [
     "clean_message",
+    "connect_failure",
     "connection_error",
     "is_retryable_status",
     "malformed_error",

@@ -14,7 +14,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from bsb_core.providers.base import ChatRequest, ChatResult, ProviderError
-from bsb_core.providers.errors import clean_message, connection_error, malformed_error, status_error, timeout_error
+from bsb_core.providers.errors import clean_message, connect_failure, connection_error, malformed_error, status_error, timeout_error
 from bsb_core.providers.transport import aiohttp_client
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,10 @@ class OpenAIChatProvider:
             )
         except openai.APIStatusError as exc:
             raise status_error(self.name, exc.status_code, _error_message(exc), exc.response.headers) from None
-        except openai.APITimeoutError:
+        except openai.APITimeoutError as exc:
+            refused = connect_failure(exc)
+            if refused is not None:
+                raise connection_error(self.name, refused, str(self._client.base_url)) from None
             raise timeout_error(self.name, request.timeout_s) from None
         except openai.APIConnectionError as exc:
             raise connection_error(self.name, exc, str(self._client.base_url)) from None
