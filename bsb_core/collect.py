@@ -9,6 +9,11 @@ system-prompt hash, scope key) is not sent again. The paraphrase of a model in a
 reused from the store too, so a re-run sends only what is missing. Each response is written as
 soon as it arrives. A request that finally fails is stored as a row with ``error`` set, which
 the next successful attempt replaces.
+
+An error that every later request would repeat (HTTP 401, 403 or 404, or a Retry-After longer
+than ``max_retry_wait_s``) stops the model: its remaining requests are counted as skipped and
+left for the next run. One run at a time collects a given model and scope on a store
+(:mod:`bsb_core.collect_lock`), so two runs started together send each request once.
 """
 
 from __future__ import annotations

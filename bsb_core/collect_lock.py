@@ -1,9 +1,9 @@
 """One collection per model and scope on a store at a time, across processes.
 
 Two ``bsb collect`` processes (or a flow and a command) that collect the same model in the same
-scope on one store would both send every pending request and pay for it twice, since each sees
-the other's responses only after they are stored. The second one therefore waits here until the
-first has finished; it then finds everything stored and sends only what is still missing.
+scope on one store would both send every pending request and pay for it twice, because each
+finds the other's responses only after they are stored. The second one therefore waits here
+until the first has finished. It then finds everything stored and sends only what is missing.
 
 The lock is a POSIX record lock (``fcntl.lockf``) on one byte of a file next to the store
 (``<store>.collect-lock``), at an offset derived from the model and scope. The operating
@@ -41,7 +41,7 @@ OFFSET_RANGE = 2**31 - 1
 # POSIX record locks belong to the process, and closing any descriptor of the file releases all of
 # them, so each lock file stays open on one descriptor for the life of the process.
 _descriptors: dict[str, int] = {}
-_held: set[tuple[str, int]] = set()  # (lock file, offset) held by this process
+_held_locks: set[tuple[str, int]] = set()  # (lock file, offset) held by this process
 _guard = threading.Lock()
 
 
@@ -59,7 +59,7 @@ def _offset(spec: str, scope_key: str) -> int:
 def _try_lock(path: str, offset: int) -> bool:
     # Returns True when this process now holds (path, offset).
     with _guard:
-        if (path, offset) in _held:
+        if (path, offset) in _held_locks:
             return False  # another task of this process collects the same model and scope
         descriptor = _descriptors.get(path)
         if descriptor is None:
@@ -69,13 +69,13 @@ def _try_lock(path: str, offset: int) -> bool:
             fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
         except OSError:  # EACCES or EAGAIN: another process holds it
             return False
-        _held.add((path, offset))
+        _held_locks.add((path, offset))
         return True
 
 
 def _unlock(path: str, offset: int) -> None:
     with _guard:
-        _held.discard((path, offset))
+        _held_locks.discard((path, offset))
         fcntl.lockf(_descriptors[path], fcntl.LOCK_UN, 1, offset)
 
 

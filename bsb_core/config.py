@@ -185,7 +185,7 @@ class Config(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20)  # transport attempts per request, first one included
     retry_backoff_s: float = Field(default=0.5, ge=0)  # first backoff step; doubles per attempt, full jitter
-    max_retry_wait_s: float = Field(default=120.0, gt=0)  # cap on one wait, Retry-After included
+    max_retry_wait_s: float = Field(default=120.0, gt=0)  # cap on one wait; a longer Retry-After ends the request
     structured: bool = True  # also request JSON-schema prompts through instructor
     structured_retries: int = Field(default=2, ge=0, le=10)  # validation re-asks after the first attempt
     database: str | None = None

@@ -39,14 +39,14 @@ PAGES = {
     "settings": "Settings",
 }
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-# True once at least `count` Altair charts have drawn (canvas or SVG) and every table in view has
-# drawn its grid. Tables below the fold or in collapsed expanders draw only when shown, so they are skipped.
-PAGE_DRAWN = """count => {
+# True once at least `charts` Altair charts have drawn (canvas or SVG) and at least `tables`
+# visible tables have drawn their grid. Tables in collapsed expanders draw only when opened.
+PAGE_DRAWN = """([chartCount, tableCount]) => {
     const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
     const tables = [...document.querySelectorAll('[data-testid="stDataFrame"]')].filter(
-        table => table.offsetParent !== null && table.getBoundingClientRect().top < window.innerHeight);
-    return charts.length >= count && charts.every(chart => chart.querySelector('canvas, svg'))
-        && tables.every(table => table.querySelector('canvas'));
+        table => table.checkVisibility({visibilityProperty: true, opacityProperty: true}));
+    return charts.length >= chartCount && charts.every(chart => chart.querySelector('canvas, svg'))
+        && tables.length >= tableCount && tables.every(table => table.querySelector('canvas'));
 }"""
 
 
@@ -83,13 +83,13 @@ def open_page(browser, url: str):
     return page
 
 
-def wait_for_charts(page, count: int) -> None:
-    """Wait until at least ``count`` Altair charts and every visible table have drawn.
+def wait_for_drawing(page, charts: int, tables: int) -> None:
+    """Wait until at least ``charts`` Altair charts and ``tables`` visible tables have drawn.
 
     The script run can end before the browser has drawn the elements it sent, so the run
     state alone does not say the page is complete.
     """
-    page.wait_for_function(PAGE_DRAWN, arg=count)
+    page.wait_for_function(PAGE_DRAWN, arg=[charts, tables])
 
 
 @pytest.mark.parametrize("path", list(PAGES), ids=lambda path: path or "overview")
@@ -133,11 +133,11 @@ def test_browser_pdf_card(app_url, browser):
     assert target.read_bytes()[:5] == b"%PDF-"
 
 
-@pytest.mark.parametrize(("name", "path", "charts"), [("overview", "", 1), ("card", "card?model=sim/bulleteer", 4)])
-def test_browser_screenshot(name, path, charts, app_url, browser):
+@pytest.mark.parametrize(("name", "path", "charts", "tables"), [("overview", "", 1, 2), ("card", "card?model=sim/bulleteer", 4, 1)])
+def test_browser_screenshot(name, path, charts, tables, app_url, browser):
     page = open_page(browser, f"{app_url}/{path}")
     try:
-        wait_for_charts(page, charts)
+        wait_for_drawing(page, charts, tables)
         target = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(target))
     finally:

@@ -424,7 +424,8 @@ def test_error_body_cut_after_scrub():
     body = {"detail": " " * 476 + key}
     request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
     response = httpx.Response(400, request=request, json=body)
-    error = status_error("openai-compatible", 400, _error_message(openai.BadRequestError("bad", response=response, body=body)))
+    message = _error_message(openai.BadRequestError("bad", response=response, body=body))
+    error = status_error("openai-compatible", 400, message)
 
     assert "localtoken-A" not in str(error)
 
@@ -599,7 +600,8 @@ def new_responses(output: str) -> int:
 def test_two_processes_send_once(serve, tmp_path):
     server = serve(faults=FaultPlan(latency_s=0.002))
     db = tmp_path / "shared.db"
-    Store(db).close()  # two processes creating one fresh database race on its migrations
+    # Created first, because two processes opening a fresh file race on the store's migrations.
+    Store(db).close()
     command = [
         *bsb_command(), "collect", "--models", "openai-compatible/shared", "--base-url", server.url, "--db", str(db),
         "--no-structured", "--concurrency", "4",
