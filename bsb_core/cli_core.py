@@ -43,9 +43,17 @@ def progress_bar() -> Progress:
 
 
 @contextmanager
-def open_store(db: str | None) -> Iterator[Store]:
-    """Open the store for a command; a store SQLite cannot open or write ends the command with a clear error."""
+def open_store(db: str | None, must_exist: bool = False) -> Iterator[Store]:
+    """Open the store for a command; a store SQLite cannot open or write ends the command with a clear error.
+
+    With ``must_exist`` (commands that only read), a missing file is an error instead of a new empty store.
+    """
     path = db_path(db)
+    if must_exist and str(path) != ":memory:" and not path.exists():
+        raise click.ClickException(
+            f"no store at {path}: check the path (--db, BSB_DB or bsb.toml's database), or create one with"
+            " `bsb run`, `bsb collect` or `bsb import FILE`"
+        )
     try:
         store = Store(db)
     except NotABsbStoreError as error:
@@ -186,7 +194,7 @@ def score_command(workers: int, batch_size: int, db: str | None) -> None:
 @db_option
 def models_command(as_json: bool, db: str | None) -> None:
     """List the models in the store with their response counts."""
-    with open_store(db) as store:
+    with open_store(db, must_exist=True) as store:
         rows = store.models()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -241,7 +249,7 @@ def export_command(fmt: str, output: Path | None, db: str | None) -> None:
 
     if output and not output.parent.is_dir():
         raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
-    with open_store(db) as store, store.lenient_text():
+    with open_store(db, must_exist=True) as store, store.lenient_text():
         rows = store.export_rows(METRIC_SET_VERSION)
         try:
             if output is None:

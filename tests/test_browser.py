@@ -121,6 +121,16 @@ def test_browser_recommender(app_url, browser, ui_store):  # noqa: F811
     assert first == f"#1 {model_label(best.model, best.simulated)}: score {best.score:.1f}"
 
 
+def test_browser_card_section_link(app_url, browser):
+    page = open_page(browser, f"{app_url}/card?model=sim/warm&card_section=Drift")
+    try:
+        page.get_by_text("Drift magnitude").wait_for()
+        model = page.get_by_text("sim/warm (simulated)").count()
+    finally:
+        page.close()
+    assert model >= 1
+
+
 def test_browser_pdf_card(app_url, browser):
     page = open_page(browser, f"{app_url}/card?model=sim/terse")
     try:
@@ -133,7 +143,7 @@ def test_browser_pdf_card(app_url, browser):
     assert target.read_bytes()[:5] == b"%PDF-"
 
 
-@pytest.mark.parametrize(("name", "path", "charts", "tables"), [("overview", "", 1, 2), ("card", "card?model=sim/bulleteer", 4, 1)])
+@pytest.mark.parametrize(("name", "path", "charts", "tables"), [("overview", "", 1, 2), ("card", "card?model=sim/bulleteer", 2, 0)])
 def test_browser_screenshot(name, path, charts, tables, app_url, browser):
     page = open_page(browser, f"{app_url}/{path}")
     try:

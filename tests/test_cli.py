@@ -107,3 +107,11 @@ def test_only_store_runs_sql():
         and any(call in path.read_text(encoding="utf-8") for call in (".execute(", "read_sql", "executemany(", "executescript("))
     ]
     assert offenders == []
+
+
+def test_read_only_command_needs_existing_store(tmp_path):
+    missing = tmp_path / "typo.db"
+    result = CliRunner().invoke(main, ["models", "--db", str(missing)])
+    assert result.exit_code == 1
+    assert "no store at" in result.output
+    assert not missing.exists()

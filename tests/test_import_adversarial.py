@@ -753,6 +753,7 @@ def test_export_without_metric_values(tmp_path):
 
 
 def test_export_empty_store_csv_header(tmp_path):
+    Store(tmp_path / "bsb.db").close()
     result = run_cli("export", "--db", str(tmp_path / "bsb.db"), "--format", "csv")
     assert result.output.splitlines()[0].startswith("model,prompt_id,prompt,response")
 

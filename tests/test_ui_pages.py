@@ -100,13 +100,45 @@ def test_overview_small_multiples(ui_store, monkeypatch):  # noqa: F811
     assert len(charts_of(app)) == len(stored_cards(ui_store))
 
 
-def test_card_sections(ui_store, monkeypatch):  # noqa: F811
+def open_card_section(db, section: str, monkeypatch):
+    """Open the model card page with ``section`` as the open tab (as ``?card_section=`` does)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BSB_DB", str(db))
+    app = AppTest.from_file(str(APP), default_timeout=APPTEST_TIMEOUT_S)
+    app.run()
+    app.switch_page("views/card.py")
+    app.session_state["card_section"] = section
+    return app.run()
+
+
+def test_card_traits_section(ui_store, monkeypatch):  # noqa: F811
     app = open_page(ui_store, "views/card.py", monkeypatch)
     text = page_text(app)
     assert ":orange-badge[" in text
-    assert "Drift magnitude" in text
-    assert "Paraphrase of the rules" in text
-    assert "Response excerpts" in text
+    assert "Distinctive traits" in text
+    assert len(charts_of(app)) == 2
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("Drift", "Drift magnitude"),
+        ("Compliance", "constraint type"),
+        ("Paraphrase and excerpts", "Response excerpts"),
+        ("Provenance", ""),
+    ],
+)
+def test_card_section(section, expected, ui_store, monkeypatch):  # noqa: F811
+    app = open_card_section(ui_store, section, monkeypatch)
+    assert not app.exception
+    assert expected in page_text(app) + json.dumps(charts_of(app))
+
+
+def test_card_only_open_section_drawn(ui_store, monkeypatch):  # noqa: F811
+    app = open_card_section(ui_store, "Paraphrase and excerpts", monkeypatch)
+    assert "Distinctive traits" not in page_text(app)
+    assert not charts_of(app)
 
 
 def test_card_download_buttons(ui_store, monkeypatch):  # noqa: F811
@@ -126,9 +158,17 @@ def test_card_model_query_param(ui_store, monkeypatch):  # noqa: F811
     assert app.selectbox(key="card_model").value == "sim/hedger"
 
 
-def test_card_baseline_explains_missing_drift(baseline_store, monkeypatch):  # noqa: F811
-    text = page_text(open_page(baseline_store, "views/card.py", monkeypatch))
+@pytest.mark.parametrize("section", ["Drift", "Compliance"])
+def test_card_baseline_explains_missing(section, baseline_store, monkeypatch):  # noqa: F811
+    text = page_text(open_card_section(baseline_store, section, monkeypatch))
     assert "no contrast stream" in text
+
+
+@pytest.mark.parametrize("section", ["Drift", "Compliance", "Paraphrase and excerpts", "Provenance"])
+def test_card_baseline_sections_render(section, baseline_store, monkeypatch):  # noqa: F811
+    app = open_card_section(baseline_store, section, monkeypatch)
+    assert not app.exception
+    assert not app.error
 
 
 def test_compare_models_diff(ui_store, monkeypatch):  # noqa: F811
