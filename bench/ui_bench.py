@@ -93,7 +93,7 @@ def summary(label: str, cold: float, warm: list[float], reference: float) -> str
     median = statistics.median(warm)
     verdict = "under" if median < TARGET_S else "OVER"
     return (
-        f"{label:<28} cold {cold:6.2f} s   warm median {median:5.2f} s, max {max(warm):5.2f} s "
+        f"{label:<28} cold {cold:6.3f} s   warm median {median:6.3f} s, max {max(warm):6.3f} s "
         f"({verdict} {TARGET_S:.0f} s)   warm / reference {median / reference:4.1f}x"
     )
 
@@ -127,7 +127,7 @@ def apptest_times(db: Path, repeats: int) -> list[str]:
         app.run()
         reference.append(timed_run(app))
     reference_median = statistics.median(reference)
-    lines = [f"{'reference (one-line page)':<28} warm median {reference_median:5.2f} s"]
+    lines = [f"{'reference (one-line page)':<28} warm median {reference_median:6.3f} s"]
 
     for label, (script, *_) in PAGES.items():
         runs = []
@@ -170,7 +170,7 @@ def browser_times(db: Path, repeats: int) -> list[str]:
             with AppServer(app=reference_app) as reference_server:
                 reference = [load(reference_server.url) for _ in range(repeats + 1)]
             reference_median = statistics.median(reference[1:])
-            lines = [f"{'reference (one-line page)':<28} warm median {reference_median:5.2f} s"]
+            lines = [f"{'reference (one-line page)':<28} warm median {reference_median:6.3f} s"]
             with AppServer(db=db) as server:
                 for label, (_, path, charts, tables) in PAGES.items():
                     times = [load(f"{server.url}/{path}", charts, tables) for _ in range(repeats + 1)]

@@ -4,16 +4,16 @@
 with ``bsb score`` and with their signature cards stored by ``refresh_signatures`` (about two
 minutes on two cores, mostly spaCy). ``baseline_store`` is a slice of the real AlpacaEval
 transcripts: baseline answers only, so every contrast-stream section is unavailable.
-Import the fixtures with ``from fixtures_ui import ...  # noqa: F401``.
-
-Both are built once per test process even when several test files import them (pytest would
-otherwise build a session fixture once per importing module). Set ``BSB_UI_DB`` to a store
-path to keep the simulated store between sessions: it is built there when missing.
+``mixed_store`` is ``ui_store`` plus one of those real models, as most real stores are.
+tests/conftest.py registers this module as a plugin, so every test module sees the fixtures
+and each store is built once per test process. Set ``BSB_UI_DB`` to a store path to keep the
+simulated store between sessions: it is built there when missing.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,8 +43,6 @@ BASELINE_ROWS = 30
 # Compare page runs permutation tests, on a loaded two-core machine.
 APPTEST_TIMEOUT_S = 180
 
-_built: dict[str, Path] = {}
-
 
 def build_sim_store(path: Path) -> Path:
     """Collect, score and sign the simulated personas into ``path`` through the ``bsb`` CLI."""
@@ -63,10 +61,10 @@ def build_sim_store(path: Path) -> Path:
     return path
 
 
-def build_baseline_store(path: Path, alpaca_dir: Path) -> Path:
-    """Import the first BASELINE_ROWS rows of each BASELINE_FILES file into ``path``, score them and sign them."""
+def build_baseline_store(path: Path, alpaca_dir: Path, files: tuple[str, ...] = BASELINE_FILES) -> Path:
+    """Import the first BASELINE_ROWS rows of each of ``files`` into ``path``, score them and sign them."""
     with Store(path) as store:
-        for name in BASELINE_FILES:
+        for name in files:
             lines = (alpaca_dir / name).read_text(encoding="utf-8").splitlines()[:BASELINE_ROWS]
             part = path.parent / name
             part.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -79,19 +77,22 @@ def build_baseline_store(path: Path, alpaca_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def ui_store(tmp_path_factory) -> Path:
     """Path of a store with the six simulated personas, scored, with stored signature cards."""
-    if "sim" not in _built:
-        explicit = os.environ.get("BSB_UI_DB")
-        path = Path(explicit) if explicit else tmp_path_factory.mktemp("ui-sim") / "bsb.db"
-        _built["sim"] = build_sim_store(path)
-    return _built["sim"]
+    explicit = os.environ.get("BSB_UI_DB")
+    return build_sim_store(Path(explicit) if explicit else tmp_path_factory.mktemp("ui-sim") / "bsb.db")
 
 
 @pytest.fixture(scope="session")
 def baseline_store(shared_data, tmp_path_factory) -> Path:
     """Path of a store with three real AlpacaEval models (baseline stream only), scored and signed."""
-    if "baseline" not in _built:
-        _built["baseline"] = build_baseline_store(tmp_path_factory.mktemp("ui-baseline") / "bsb.db", shared_data / "alpaca_eval")
-    return _built["baseline"]
+    return build_baseline_store(tmp_path_factory.mktemp("ui-baseline") / "bsb.db", shared_data / "alpaca_eval")
+
+
+@pytest.fixture(scope="session")
+def mixed_store(ui_store, shared_data, tmp_path_factory) -> Path:
+    """Path of a copy of ``ui_store`` plus one real AlpacaEval model: models with and without contrast data."""
+    path = tmp_path_factory.mktemp("ui-mixed") / "bsb.db"
+    shutil.copyfile(ui_store, path)
+    return build_baseline_store(path, shared_data / "alpaca_eval", BASELINE_FILES[:1])
 
 
 @pytest.fixture()

@@ -29,20 +29,20 @@ def submit(app):
     return app
 
 
-def test_recommend_before_submit(ui_store, monkeypatch):  # noqa: F811
+def test_recommend_before_submit(ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     assert not app.dataframe
 
 
 @pytest.mark.parametrize("preset", ["customer-support", "backend-json", "analyst-report", "creative-writing", "coding-help"])
-def test_recommend_preset_matches_library(preset, ui_store, monkeypatch):  # noqa: F811
+def test_recommend_preset_matches_library(preset, ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     app.selectbox(key="rec_preset").set_value(preset).run()
     submit(app)
     assert page_ranking(app) == library_ranking(ui_store, profile_from(preset))
 
 
-def test_recommend_explicit_needs(ui_store, monkeypatch):  # noqa: F811
+def test_recommend_explicit_needs(ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     app.selectbox(key="rec_format_none").set_value("json")
     app.selectbox(key="rec_tone_none").set_value("formal")
@@ -57,7 +57,7 @@ def test_recommend_explicit_needs(ui_store, monkeypatch):  # noqa: F811
     assert page_ranking(app) == library_ranking(ui_store, expected)
 
 
-def test_recommend_preset_with_override(ui_store, monkeypatch):  # noqa: F811
+def test_recommend_preset_with_override(ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     app.selectbox(key="rec_preset").set_value("backend-json").run()
     app.selectbox(key="rec_tone_backend-json").set_value("warm")
@@ -66,14 +66,14 @@ def test_recommend_preset_with_override(ui_store, monkeypatch):  # noqa: F811
     assert "backend-json (modified)" in page_text(app)
 
 
-def test_recommend_unchanged_preset_name(ui_store, monkeypatch):  # noqa: F811
+def test_recommend_unchanged_preset_name(ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     app.selectbox(key="rec_preset").set_value("coding-help").run()
     submit(app)
     assert "Ranking for coding-help" in page_text(app)
 
 
-def test_recommend_reasons_and_tips(ui_store, monkeypatch):  # noqa: F811
+def test_recommend_reasons_and_tips(ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     app.selectbox(key="rec_preset").set_value("backend-json").run()
     submit(app)
@@ -82,21 +82,21 @@ def test_recommend_reasons_and_tips(ui_store, monkeypatch):  # noqa: F811
     assert "**Prompt tips**" in text
 
 
-def test_recommend_json_download(ui_store, monkeypatch):  # noqa: F811
+def test_recommend_json_download(ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     submit(app)
     labels = [button.label for button in app.get("download_button")]
     assert labels == ["Download the ranking as JSON"]
 
 
-def test_recommend_ranking_survives_rerun(ui_store, monkeypatch):  # noqa: F811
+def test_recommend_ranking_survives_rerun(ui_store, monkeypatch):
     app = open_page(ui_store, "views/recommend.py", monkeypatch)
     submit(app)
     app.run()
     assert page_ranking(app) == library_ranking(ui_store, profile_from(None))
 
 
-def test_recommend_baseline_warnings(baseline_store, monkeypatch):  # noqa: F811
+def test_recommend_baseline_warnings(baseline_store, monkeypatch):
     app = open_page(baseline_store, "views/recommend.py", monkeypatch)
     app.selectbox(key="rec_preset").set_value("backend-json").run()
     submit(app)

@@ -59,37 +59,37 @@ def all_text(app) -> str:
     return "\n".join(parts)
 
 
-def test_settings_stores_key(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_stores_key(ui_store, memory_keyring, monkeypatch):
     app = store_key(open_page(ui_store, "views/settings.py", monkeypatch), "openai", FAKE_KEY)
     assert memory_keyring.passwords[("bsb", "openai")] == FAKE_KEY
     assert "Stored the key for openai" in page_text(app)
 
 
-def test_settings_never_shows_key(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_never_shows_key(ui_store, memory_keyring, monkeypatch):
     app = store_key(open_page(ui_store, "views/settings.py", monkeypatch), "openai", FAKE_KEY)
     app.run()
     assert FAKE_KEY not in all_text(app)
 
 
-def test_settings_clears_key_field(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_clears_key_field(ui_store, memory_keyring, monkeypatch):
     app = store_key(open_page(ui_store, "views/settings.py", monkeypatch), "openai", FAKE_KEY)
     assert app.text_input(key="key_value").value == ""
 
 
-def test_settings_lists_key_source(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_lists_key_source(ui_store, memory_keyring, monkeypatch):
     app = store_key(open_page(ui_store, "views/settings.py", monkeypatch), "openai", FAKE_KEY)
     app.run()
     keys = app.dataframe[-1].value.set_index("key name")
     assert keys.loc["openai", "source"] == "keyring"
 
 
-def test_settings_replaces_key(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_replaces_key(ui_store, memory_keyring, monkeypatch):
     app = store_key(open_page(ui_store, "views/settings.py", monkeypatch), "openai", FAKE_KEY)
     store_key(app, "openai", FAKE_KEY + "-new")
     assert memory_keyring.passwords[("bsb", "openai")] == FAKE_KEY + "-new"
 
 
-def test_settings_env_key_listed_without_value(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_env_key_listed_without_value(ui_store, memory_keyring, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     app = open_page(ui_store, "views/settings.py", monkeypatch)
     keys = app.dataframe[-1].value.set_index("key name")
@@ -97,20 +97,20 @@ def test_settings_env_key_listed_without_value(ui_store, memory_keyring, monkeyp
     assert FAKE_KEY not in all_text(app)
 
 
-def test_settings_empty_key_rejected(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_empty_key_rejected(ui_store, memory_keyring, monkeypatch):
     app = store_key(open_page(ui_store, "views/settings.py", monkeypatch), "openai", "   ")
     assert ("bsb", "openai") not in memory_keyring.passwords
     assert "empty key" in page_text(app)
 
 
-def test_settings_custom_key_name(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_custom_key_name(ui_store, memory_keyring, monkeypatch):
     app = open_page(ui_store, "views/settings.py", monkeypatch)
     app.text_input(key="key_custom_name").set_value("my-proxy")
     store_key(app, "other…", FAKE_KEY)
     assert memory_keyring.passwords[("bsb", "my-proxy")] == FAKE_KEY
 
 
-def test_settings_invalid_key_name(ui_store, memory_keyring, monkeypatch):  # noqa: F811
+def test_settings_invalid_key_name(ui_store, memory_keyring, monkeypatch):
     app = open_page(ui_store, "views/settings.py", monkeypatch)
     app.text_input(key="key_custom_name").set_value("Not Valid!")
     store_key(app, "other…", FAKE_KEY)
@@ -118,7 +118,7 @@ def test_settings_invalid_key_name(ui_store, memory_keyring, monkeypatch):  # no
     assert FAKE_KEY not in all_text(app)
 
 
-def test_settings_no_keyring_backend(ui_store, monkeypatch):  # noqa: F811
+def test_settings_no_keyring_backend(ui_store, monkeypatch):
     import keyring.backends.fail
 
     previous = keyring.get_keyring()
@@ -131,12 +131,12 @@ def test_settings_no_keyring_backend(ui_store, monkeypatch):  # noqa: F811
     assert FAKE_KEY not in all_text(app)
 
 
-def test_settings_shows_db_path(ui_store, monkeypatch):  # noqa: F811
+def test_settings_shows_db_path(ui_store, monkeypatch):
     app = open_page(ui_store, "views/settings.py", monkeypatch)
     assert str(ui_store) in page_text(app)
 
 
-def test_settings_switches_store(ui_store, empty_store, monkeypatch):  # noqa: F811
+def test_settings_switches_store(ui_store, empty_store, monkeypatch):
     app = open_page(ui_store, "views/settings.py", monkeypatch)
     app.text_input(key="store_path").set_value(str(empty_store))
     next(button for button in app.button if button.label == "Use this store").click().run()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 # `streamlit run ui/app.py` puts ui/ on sys.path, not the repository root that contains the
-# `ui` and `bsb_core` packages; add the root so the app also runs from a checkout without install.
+# `ui` and `bsb_core` packages. Adding the root lets the app run from a checkout without install.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))

@@ -1,9 +1,9 @@
 """Store access for the app: which store to open, its version, and loaders cached on that version.
 
 Every loader takes the store path and the store's *version* (see :func:`store_version`) as
-arguments, so ``st.cache_data`` keys on both: a page load after a nightly run, a ``bsb score``
-or a ``bsb signatures --refresh`` sees a new version and reloads, and every other load is
-served from the cache.
+arguments, so ``st.cache_data`` keys on both. After a nightly run, a ``bsb score`` or a
+``bsb signatures --refresh`` the version changes and the next page load reads the store again;
+every other load is served from the cache.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import streamlit as st
 
 from bsb_core.config import ConfigError, load_config
 from bsb_core.paths import db_path
-from bsb_core.store import Store
+from bsb_core.store import NotABsbStoreError, Store
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ def store_version(path: str | Path) -> tuple[Any, ...]:
                 sum(scope["models"] for scope in scopes),
                 max((scope["computed_at"] or "" for scope in scopes), default=""),
             )
+    except NotABsbStoreError as exc:
+        raise StoreUnreadableError(f"{exc}, or pick another file on the Settings page") from None
     except sqlite3.DatabaseError as exc:
         raise StoreUnreadableError(f"{path} is not a readable BSB store ({exc}); pick another file on the Settings page") from None
 

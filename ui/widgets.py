@@ -113,9 +113,19 @@ CHART_BUILDERS: dict[str, Callable[..., tuple[Any, pd.DataFrame]]] = {
 
 
 def card_fingerprint(cards: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
-    """Return what identifies the cards' content: model, scope, computation time and traits of each card."""
+    """Return what identifies the cards' content: model, scope, computation time, response count and traits.
+
+    The traits enter with their values and percentiles, so two stores whose cards were
+    computed in the same second still differ here.
+    """
     return tuple(
-        (card.get("model"), card.get("scope"), card.get("computed_at"), tuple(trait.get("name") for trait in card.get("traits", [])))
+        (
+            card.get("model"),
+            card.get("scope"),
+            card.get("computed_at"),
+            card.get("n_responses"),
+            tuple((trait.get("name"), trait.get("value"), trait.get("percentile")) for trait in card.get("traits", [])),
+        )
         for card in cards
     )
 

@@ -131,8 +131,8 @@ with downloads:
         file_name=f"{file_stem}.card.pdf", mime="application/pdf", on_click="ignore", icon=":material/picture_as_pdf:",
     )  # fmt: skip
 
-# Only the open tab is drawn: a card has up to four charts and many tables, and drawing them
-# all made every load of this page noticeably slower in the browser.
+# Only the open tab is drawn. A card has up to four charts and many tables, and drawing them all
+# took a warm browser load of this page from about 1.1 s to 1.8 s (bench/ui_bench.py).
 tabs = st.tabs(list(SECTIONS), key="card_section", on_change="rerun", bind="query-params")
 for name, tab in zip(SECTIONS, tabs):
     with tab:

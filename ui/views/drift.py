@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bsb_core import card_view
 from ui import tables, widgets
 
 OVERALL = "all constraint types"
@@ -24,17 +25,21 @@ with controls[0]:
 with controls[1]:
     top = st.slider("Metrics shown (largest drift first)", min_value=5, max_value=60, value=20, step=5, key="drift_top")
 constraint_type = None if chosen == OVERALL else chosen
-widgets.simulated_note(context.cards)
+cards = context.cards
+without_drift = [card for card in cards if not card_view.drift(card).available]
 if not types:
     st.info(
-        "No model in this store has a contrast stream, so drift cannot be measured: imported transcripts hold "
+        "No model in this store has a contrast stream, so drift cannot be measured: imported transcripts contain "
         "baseline answers only. `bsb run` collects both streams."
     )
+elif without_drift and st.toggle(f"Hide the {len(without_drift)} models without contrast data", value=True, key="drift_hide_missing"):
+    cards = [card for card in cards if card_view.drift(card).available]
+widgets.simulated_note(cards)
 
-widgets.chart_with_table("drift_map", context.cards, "standardised drift per model and metric", constraint_type=constraint_type, top=top)
+widgets.chart_with_table("drift_map", cards, "standardised drift per model and metric", constraint_type=constraint_type, top=top)
 
 st.subheader("Drift magnitude ranking")
 st.caption("Root mean square of the standardised drift over the stylistic and pragmatic metrics: higher means the voice changes more.")
 widgets.chart_with_table(
-    "drift_ranking", context.cards, "drift magnitude per model", "No model has a drift magnitude in this scope.", constraint_type=constraint_type
+    "drift_ranking", cards, "drift magnitude per model", "No model has a drift magnitude in this scope.", constraint_type=constraint_type
 )  # fmt: skip
