@@ -40,8 +40,8 @@ def load_responses(limit: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=1000, help="number of real responses to score")
-    parser.add_argument("--repeats", type=int, default=2, help="timed rounds; each round runs both, alternating order")
-    parser.add_argument("--batch-size", type=int, default=32, help="spaCy batch size for both")
+    parser.add_argument("--repeats", type=int, default=2, help="timed rounds; each round runs all three timings, alternating their order")
+    parser.add_argument("--batch-size", type=int, default=32, help="spaCy batch size for every timing")
     args = parser.parse_args()
 
     nlp = load_pipeline()

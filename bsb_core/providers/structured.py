@@ -27,6 +27,11 @@ from pydantic import RootModel, ValidationError, model_validator
 from bsb_core.providers.base import ChatRequest, ChatResult, ProviderError
 
 log = logging.getLogger(__name__)
+# instructor logs every exhausted re-ask at ERROR ("Max retries exceeded"). For BSB that is
+# an expected outcome, recorded as the response's repairability, so only its critical
+# messages are shown.
+for instructor_logger in ("instructor", "instructor.v2.retry"):
+    logging.getLogger(instructor_logger).setLevel(logging.CRITICAL)
 
 JSON_SCHEMA_CONSTRAINT = "bsb:json_schema"
 
