@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -94,7 +95,9 @@ def typical_responses(baseline: pd.DataFrame, features: list[str], count: int = 
     if baseline.empty:
         return []
     values = baseline[features].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    # A metric with no value in any response gives an all-NaN column; its z-score becomes 0 below.
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         centre = np.nanmean(values, axis=0)
         spread = np.nanstd(values, axis=0)
         z = (values - centre) / np.where(spread > 0, spread, np.nan)
