@@ -68,19 +68,19 @@ TRAIT_LIST: tuple[Trait, ...] = (
     Trait(
         "hedging",
         "Hedging",
-        "How much the model qualifies claims: hedge words and phrases, and modal verbs.",
+        "How much the model qualifies claims: hedge words and phrases, modal verbs, and caveats.",
         components=(
             _c("hedges_per_100w"),
             _c("modal_rate"),
+            _c("caveats_per_100w"),
         ),
     ),
     Trait(
         "caution",
         "Caution",
-        "How readily the model refuses or adds caveats.",
+        "How readily the model refuses, fully or partly (caveats count as hedging, not as refusals).",
         components=(
             _c("refusal_score"),
-            _c("caveats_per_100w"),
         ),
     ),
     Trait(
