@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 DEFAULT_SIM_SERVER_PORT = 8765
 
 
-def _split_models(values: tuple[str, ...]) -> list[str]:
+def split_models(values: tuple[str, ...]) -> list[str]:
+    """Return the model specs of repeated ``--models`` values, split at commas and spaces, without repeats.
+
+    An invalid spec ends the command with an error naming it.
+    """
     specs: list[str] = []
     for value in values:
         specs.extend(part.strip() for part in value.replace(",", " ").split() if part.strip())
@@ -99,7 +103,7 @@ def collect_command(
     from bsb_core.providers.registry import ProviderConfigError, get_provider
 
     config = _load(config_file)
-    listed = _split_models(models)
+    listed = split_models(models)
     overrides: dict[str, Any] = {"suite": suite, "samples": samples}
     if no_structured:
         overrides["structured"] = False

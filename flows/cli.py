@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from bsb_core.cli import db_option
+from bsb_core.cli_collect import split_models
 from bsb_core.cli_core import progress_bar
 from bsb_core.config import ConfigError
 from bsb_core.paths import db_path
@@ -66,12 +67,6 @@ class RichProgressSink:
         if label not in self.tasks:
             self.tasks[label] = self.bar.add_task(label, total=total)
         self.bar.update(self.tasks[label], completed=done, total=total)
-
-
-def split_models(values: tuple[str, ...]) -> list[str] | None:
-    """Return the model specs of repeated and comma-separated ``--models`` values, or None when empty."""
-    specs = [spec.strip() for value in values for spec in value.split(",") if spec.strip()]
-    return specs or None
 
 
 @click.command("run")
@@ -124,7 +119,7 @@ def run_command(
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.WARNING)
 
-    model_specs = split_models(models)
+    model_specs = split_models(models) or None
     try:
         settings = resolve_config(config_file, model_specs, suite, samples)
         load_suite(settings.suite)
@@ -173,4 +168,4 @@ def print_summary(summary: dict[str, Any], counts: dict[str, int]) -> None:
     click.echo(f"open the app: {prefix}streamlit run ui/app.py")
 
 
-__all__ = ["prefect_environment", "run_command", "split_models"]
+__all__ = ["prefect_environment", "run_command"]

@@ -13,7 +13,8 @@ import httpx
 import pytest
 import yaml
 
-from flows.cli import prefect_environment, split_models
+from bsb_core.cli_collect import split_models
+from flows.cli import prefect_environment
 from bsb_core.collect import ModelReport
 from bsb_core.config import Config, ConfigError
 from bsb_core.paths import REPO_ROOT
@@ -234,7 +235,7 @@ def test_split_models_commas_and_repeats():
 
 
 def test_split_models_empty():
-    assert split_models(()) is None
+    assert split_models(()) == []
 
 
 def test_prefect_environment_local_and_private(tmp_path):
