@@ -8,8 +8,8 @@ from typing import Any
 
 import anthropic
 
-from bsb_core.providers.base import ChatRequest, ChatResult, ProviderError
-from bsb_core.providers.errors import clean_message, connect_failure, connection_error, malformed_error, status_error, timeout_error
+from bsb_core.providers.base import ChatRequest, ChatResult
+from bsb_core.providers.errors import malformed_error, sdk_error
 from bsb_core.providers.transport import aiohttp_client
 
 log = logging.getLogger(__name__)
@@ -65,19 +65,11 @@ class AnthropicChatProvider:
             message = await self._client.messages.create(
                 model=request.model, messages=messages, timeout=request.timeout_s, **kwargs
             )
-        except anthropic.APIStatusError as exc:
-            raise status_error(self.name, exc.status_code, _error_message(exc), exc.response.headers) from None
-        except anthropic.APITimeoutError as exc:
-            refused = connect_failure(exc)
-            if refused is not None:
-                raise connection_error(self.name, refused, str(self._client.base_url)) from None
-            raise timeout_error(self.name, request.timeout_s) from None
-        except anthropic.APIConnectionError as exc:
-            raise connection_error(self.name, exc, str(self._client.base_url)) from None
-        except (anthropic.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise malformed_error(self.name, f"{type(exc).__name__}: {exc}") from None
-        except anthropic.AnthropicError as exc:
-            raise ProviderError(f"{self.name} request failed: {clean_message(exc)}", retryable=False) from None
+        except (anthropic.AnthropicError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise sdk_error(
+                anthropic, self.name, exc, base_url=str(self._client.base_url), timeout_s=request.timeout_s,
+                status_message=_error_message,
+            ) from None
 
         return _result(self.name, message)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bsb_core.config import redact_url
@@ -147,3 +148,33 @@ __all__ = [
     "status_error",
     "timeout_error",
 ]
+
+
+def sdk_error(
+    sdk: Any,
+    provider: str,
+    exc: BaseException,
+    *,
+    base_url: str,
+    timeout_s: float,
+    status_message: Callable[[Any], str],
+) -> ProviderError:
+    """Map an exception raised by the ``openai`` or ``anthropic`` SDK (passed as ``sdk``) to a ProviderError.
+
+    Both SDKs share the exception names used here. ``status_message`` extracts the server's
+    message from an ``APIStatusError``.
+    """
+    if isinstance(exc, sdk.APIStatusError):
+        return status_error(provider, exc.status_code, status_message(exc), exc.response.headers)
+    if isinstance(exc, sdk.APITimeoutError):
+        # Checked before APIConnectionError, its base class. The aiohttp transport reports a
+        # refused connection as a timeout.
+        refused = connect_failure(exc)
+        if refused is not None:
+            return connection_error(provider, refused, base_url)
+        return timeout_error(provider, timeout_s)
+    if isinstance(exc, sdk.APIConnectionError):
+        return connection_error(provider, exc, base_url)
+    if isinstance(exc, (sdk.APIResponseValidationError, json.JSONDecodeError, UnicodeDecodeError)):
+        return malformed_error(provider, f"{type(exc).__name__}: {exc}")
+    return ProviderError(f"{provider} request failed: {clean_message(exc)}", retryable=False)
