@@ -51,7 +51,8 @@ class PluginGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="Log more: -v for info, -vv for debug.")
 def main(verbose: int) -> None:
     """BSB, the Behavioral Signature Benchmark: measure how language models answer."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    level = levels.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 

