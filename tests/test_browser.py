@@ -7,6 +7,7 @@ of the overview and a model card under test-artifacts/ (copied by hand to docs/s
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,6 +33,9 @@ PDF_TIMEOUT_MS = 300_000
 # alone can take half a minute to start on a loaded two-core machine.
 COLLECT_TIMEOUT_MS = 600_000
 VIEWPORT = {"width": 1400, "height": 1000}
+# Hosts and URL schemes the app's pages may load from. Any other request is blocked and recorded.
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LOCAL_SCHEMES = {"data", "blob", "about"}
 PAGES = {
     "": "Overview",
     "card": "Model card",
@@ -61,9 +65,28 @@ def app_url(ui_store):
         yield server.url
 
 
+# Requests to other hosts made by any page this module opened, blocked before they left.
+FOREIGN_REQUESTS: list[str] = []
+
+
+def is_local(url: str) -> bool:
+    """Return True when ``url`` is served by this machine's loopback or needs no network."""
+    parts = urlsplit(url)
+    return parts.scheme in LOCAL_SCHEMES or parts.hostname in LOCAL_HOSTS
+
+
+def block_foreign(route) -> None:
+    """Continue loopback requests, and record and abort every other one."""
+    if is_local(route.request.url):
+        route.continue_()
+    else:
+        FOREIGN_REQUESTS.append(route.request.url)
+        route.abort()
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    """A headless chromium context with a fresh user-data folder."""
+    """A headless chromium context with a fresh user-data folder that blocks (and records) requests to other hosts."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
@@ -73,6 +96,7 @@ def browser(tmp_path_factory):
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_ARGS, viewport=VIEWPORT, accept_downloads=True,
         )  # fmt: skip
+        context.route("**/*", block_foreign)
         yield context
         context.close()
 
@@ -157,6 +181,20 @@ def test_browser_screenshot(name, path, charts, tables, app_url, browser):
         page.close()
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+
+def test_browser_contacts_only_loopback(app_url, browser):
+    """Check that no page requests anything outside 127.0.0.1 (icons, fonts and scripts included).
+
+    The pages opened by the tests above count too; this test opens the overview and a card
+    itself so that the check also works when it runs alone.
+    """
+    for path in ("", "card?model=sim/bulleteer"):
+        page = open_page(browser, f"{app_url}/{path}")
+        try:
+            wait_for_drawing(page, 1, 0)
+        finally:
+            page.close()
+    assert FOREIGN_REQUESTS == []
 
 
 @pytest.mark.slow

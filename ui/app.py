@@ -19,7 +19,9 @@ import streamlit as st  # noqa: E402
 
 from ui import data  # noqa: E402
 
-st.set_page_config(page_title="BSB: Behavioral Signature Benchmark", page_icon=":material/radar:", layout="wide")
+# The tab icon is an emoji because Streamlit draws an emoji icon in the browser. A ":material/…:"
+# tab icon makes the browser fetch it from fonts.gstatic.com, and the app must contact no other host.
+st.set_page_config(page_title="BSB: Behavioral Signature Benchmark", page_icon="📡", layout="wide")
 
 # The pages live in views/, not pages/: Streamlit treats a pages/ folder beside the main script
 # as a version-1 multipage app and then runs a deep link such as /card without this script.
