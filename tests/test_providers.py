@@ -1,69 +1,205 @@
-"""The OpenAI-compatible adapter, error mapping and the provider factory, against a local server."""
+"""Every provider adapter against a local server, then the OpenAI-compatible adapter's own checks and the provider factory.
+
+The fault tests run once per wire format (OpenAI-compatible, Anthropic, Google); the
+format-specific request shapes are in this file and in test_providers_anthropic.py and
+test_providers_google.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import traceback
 
 import pytest
-from servers.fixtures import serve  # noqa: F401
+from servers.fixtures import mini_suite, serve  # noqa: F401
+from servers.wire_cases import ANTHROPIC, GOOGLE, OPENAI, WIRE_CASES, wire_id
 
+from bsb_core.collect import collect
 from bsb_core.config import Config
-from bsb_core.providers.base import ChatRequest, ChatResult, ProviderError
+from bsb_core.providers.base import ChatResult
 from bsb_core.providers.chat_server import Fault, FaultPlan, FaultRule, fingerprint
 from bsb_core.providers.errors import parse_retry_after
-from bsb_core.providers.openai_chat import OpenAIChatProvider
 from bsb_core.providers.registry import OLLAMA_BASE_URL, ProviderConfigError, get_provider, is_local_url
+from bsb_core.secrets import env_vars_for
 
-KEY = "sk-test-0123456789abcdef"
+KEY = OPENAI.key
 
-
-def chat(provider, model="m", params=None, timeout_s=5.0, messages=None):
-    messages = messages or [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello"}]
-    request = ChatRequest(model=model, messages=messages, params=params or {}, timeout_s=timeout_s)
-
-    async def call():
-        try:
-            return await provider.chat(request)
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(call())
+HTML_BODY = "<html>502 Bad Gateway</html>"
 
 
-def chat_error(provider, **kwargs) -> ProviderError:
-    with pytest.raises(ProviderError) as caught:
-        chat(provider, **kwargs)
-    return caught.value
+# --- every wire format: results -----------------------------------------------------------------
 
 
-def provider_for(server):
-    return OpenAIChatProvider("openai-compatible", api_key=KEY, base_url=server.url)
-
-
-def fault_server(serve, fault):
-    return serve(faults=FaultPlan(rules=[FaultRule(fault, rate=1.0)]))
-
-
-# --- the adapter --------------------------------------------------------------------------------
-
-
-def test_openai_chat_result(serve):
+@pytest.mark.parametrize("wire", WIRE_CASES, ids=wire_id)
+def test_chat_result(serve, wire):
     def responder(model, messages, params):
-        return ChatResult(text="hi there", model_version="m-2025", tokens_in=11, tokens_out=2)
+        return ChatResult(text="short answer", model_version="version-2025", tokens_in=11, tokens_out=2)
 
-    server = serve(responder)
-    result = chat(provider_for(server))
+    result = wire.chat(wire.start(serve, responder=responder))
 
-    assert result.text == "hi there"
-    assert result.model_version == "m-2025"
+    assert result.text == "short answer"
+    assert result.model_version == "version-2025"
     assert result.tokens_in == 11
     assert result.tokens_out == 2
     assert result.finish_reason == "stop"
 
 
+@pytest.mark.parametrize("wire", WIRE_CASES, ids=wire_id)
+def test_finish_reason_length(serve, wire):
+    def responder(model, messages, params):
+        return ChatResult(text="cut", finish_reason="length")
+
+    assert wire.chat(wire.start(serve, responder=responder)).finish_reason == "length"
+
+
+# --- every wire format: faults ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wire", "label"),
+    [
+        pytest.param(OPENAI, "HTTP 429", id="openai-compatible"),
+        pytest.param(ANTHROPIC, "rate_limit_error", id="anthropic"),
+        pytest.param(GOOGLE, "RESOURCE_EXHAUSTED", id="google"),
+    ],
+)
+def test_rate_limit_retry_after(serve, wire, label):
+    # The Google format carries the wait in the body's RetryInfo detail, the others in Retry-After.
+    error = wire.chat_error(wire.start(serve, Fault.rate_limited("3")))
+
+    assert error.retryable is True
+    assert error.status == 429
+    assert error.retry_after_s == 3.0
+    assert label in str(error)
+
+
+@pytest.mark.parametrize(
+    ("wire", "status", "label"),
+    [
+        pytest.param(OPENAI, 502, "HTTP 502", id="openai-compatible"),
+        pytest.param(ANTHROPIC, 529, "overloaded_error", id="anthropic"),
+        pytest.param(GOOGLE, 503, "UNAVAILABLE", id="google"),
+    ],
+)
+def test_server_error_retryable(serve, wire, status, label):
+    error = wire.chat_error(wire.start(serve, Fault.server_error(status)))
+
+    assert error.retryable is True
+    assert error.status == status
+    assert label in str(error)
+
+
+@pytest.mark.parametrize(
+    ("wire", "label"),
+    [
+        pytest.param(OPENAI, "HTTP 400", id="openai-compatible"),
+        pytest.param(ANTHROPIC, "invalid_request_error", id="anthropic"),
+        pytest.param(GOOGLE, "INVALID_ARGUMENT", id="google"),
+    ],
+)
+def test_bad_request_final(serve, wire, label):
+    error = wire.chat_error(wire.start(serve, Fault.server_error(400, "unknown parameter")))
+
+    assert error.retryable is False
+    assert error.status == 400
+    assert label in str(error)
+    assert "unknown parameter" in str(error)
+
+
+@pytest.mark.parametrize("wire", WIRE_CASES, ids=wire_id)
+def test_truncated_body(serve, wire):
+    error = wire.chat_error(wire.start(serve, Fault.malformed(wire.truncated_body)))
+
+    assert error.retryable is True
+    assert "malformed" in str(error)
+
+
+@pytest.mark.parametrize("wire", WIRE_CASES, ids=wire_id)
+def test_html_body(serve, wire):
+    error = wire.chat_error(wire.start(serve, Fault.malformed(HTML_BODY)))
+
+    assert error.retryable is True
+    assert "malformed" in str(error)
+
+
+@pytest.mark.parametrize("wire", WIRE_CASES, ids=wire_id)
+def test_timeout(serve, wire):
+    error = wire.chat_error(wire.start(serve, Fault.hang(2.0)), timeout_s=0.3)
+
+    assert error.retryable is True
+    assert "timed out" in str(error)
+
+
+@pytest.mark.parametrize("wire", WIRE_CASES, ids=wire_id)
+def test_disconnect(serve, wire):
+    error = wire.chat_error(wire.start(serve, Fault.disconnect()), timeout_s=1.0)
+
+    # The aiohttp transport of the openai SDK reports a dropped connection as a timeout, httpx as
+    # a connection error.
+    assert error.retryable is True
+    assert "connection failed" in str(error) or "timed out" in str(error)
+
+
+@pytest.mark.parametrize("wire", WIRE_CASES, ids=wire_id)
+def test_error_scrubs_key(serve, wire):
+    server = wire.start(serve, Fault.server_error(401, f"Incorrect API key provided: {wire.key}"))
+    error = wire.chat_error(server)
+
+    assert wire.key not in str(error)
+    assert error.__cause__ is None
+    # A traceback must show no chained exception. The SDK adapters suppress it, and the Google
+    # adapter raises outside any exception handler, so it has none.
+    assert error.__suppress_context__ is True or error.__context__ is None
+    assert wire.key not in "".join(traceback.format_exception(error))
+
+
+@pytest.mark.parametrize(
+    ("wire", "status"),
+    [
+        pytest.param(OPENAI, 503, id="openai-compatible"),
+        pytest.param(ANTHROPIC, 529, id="anthropic"),
+        pytest.param(GOOGLE, 500, id="google"),
+    ],
+)
+def test_collect_with_faults(serve, store, monkeypatch, wire, status):
+    for variable in env_vars_for(wire.provider):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv(wire.key_variable, wire.key)
+    faults = FaultPlan(
+        rules=[
+            FaultRule(Fault.rate_limited("0"), at={1}),
+            FaultRule(Fault.server_error(status), at={2}),
+            FaultRule(Fault.malformed(wire.truncated_body), at={3}),
+        ]
+    )
+    server = serve(faults=faults, wire=wire.make_wire())
+    config = Config.model_validate(
+        {"models": [{"spec": wire.spec, "base_url": server.url}], "retry_backoff_s": 0.01, "timeout_s": 5}
+    )
+
+    report = asyncio.run(collect(store, [wire.spec], mini_suite(topics=2), config=config))
+
+    injected = sum(1 for record in server.chat_requests() if record.fault is not None)
+    assert report.status == "completed"
+    assert injected == 3
+    assert report.totals()["retries"] == injected
+    # Every request after the first carries the model's paraphrase as its system prompt.
+    for record in server.chat_requests()[1:]:
+        assert wire.read_system_prompt(record.body).startswith(f"I am {wire.model}.")
+    version = store.db.execute("SELECT DISTINCT model_version FROM responses").fetchall()
+    assert version == [(f"{wire.model}-2025-01-01",)]
+    run_config = json.loads(store.db.execute("SELECT config FROM runs").fetchone()[0])
+    expected_entry = {"spec": wire.spec, "base_url": server.url, "api_key_env": None, "key_name": None, "params": {}}
+    assert run_config["models"] == [expected_entry]
+
+
+# --- the OpenAI-compatible adapter --------------------------------------------------------------
+
+
 def test_openai_request_body(serve):
-    server = serve()
-    chat(provider_for(server), params={"temperature": 0.3, "max_tokens": 50, "seed": 4, "top_k": 20})
+    server = OPENAI.start(serve)
+    OPENAI.chat(server, params={"temperature": 0.3, "max_tokens": 50, "seed": 4, "top_k": 20})
 
     body = server.chat_requests()[0].body
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
@@ -74,78 +210,17 @@ def test_openai_request_body(serve):
 
 
 def test_openai_key_sent_as_bearer(serve):
-    server = serve()
-    chat(provider_for(server))
+    server = OPENAI.start(serve)
+    OPENAI.chat(server)
 
     assert server.chat_requests()[0].headers["authorization"] == fingerprint(f"Bearer {KEY}")
 
 
-def test_openai_rate_limit_retry_after(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.rate_limited("7"))))
-
-    assert error.retryable is True
-    assert error.status == 429
-    assert error.retry_after_s == 7.0
-
-
-def test_openai_server_error_retryable(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.server_error(502))))
-
-    assert error.retryable is True
-    assert error.status == 502
-    assert "HTTP 502" in str(error)
-
-
-def test_openai_bad_request_final(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.server_error(400, "unknown parameter"))))
-
-    assert error.retryable is False
-    assert "unknown parameter" in str(error)
-
-
-def test_openai_truncated_body(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.malformed())))
-
-    assert error.retryable is True
-    assert "malformed" in str(error)
-
-
-def test_openai_html_body(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.malformed("<html>502 Bad Gateway</html>"))))
-
-    assert error.retryable is True
-    assert "malformed" in str(error)
-
-
 def test_openai_body_without_choices(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.malformed('{"id": "x", "object": "chat.completion"}'))))
+    error = OPENAI.chat_error(OPENAI.start(serve, Fault.malformed('{"id": "x", "object": "chat.completion"}')))
 
     assert error.retryable is True
     assert "no choices" in str(error)
-
-
-def test_openai_timeout(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.hang(2.0))), timeout_s=0.3)
-
-    assert error.retryable is True
-    assert "timed out" in str(error)
-
-
-def test_openai_disconnect(serve):
-    error = chat_error(provider_for(fault_server(serve, Fault.disconnect())), timeout_s=1.0)
-
-    # The aiohttp transport reports a dropped connection as a timeout, httpx as a connection error.
-    assert error.retryable is True
-    assert "connection failed" in str(error) or "timed out" in str(error)
-
-
-def test_openai_error_scrubs_key(serve):
-    server = fault_server(serve, Fault.server_error(401, f"Incorrect API key provided: {KEY}"))
-    error = chat_error(provider_for(server))
-
-    assert KEY not in str(error)
-    assert error.__cause__ is None
-    assert error.__suppress_context__ is True
 
 
 # --- Retry-After parsing ------------------------------------------------------------------------

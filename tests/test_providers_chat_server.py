@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 from servers.fixtures import serve  # noqa: F401
+from servers.wire_cases import ANTHROPIC, GOOGLE, MESSAGES, OPENAI
 
 from bsb_core.providers.chat_server import Fault, FaultPlan, FaultRule, echo_responder, fingerprint
 
@@ -102,6 +103,21 @@ def test_log_records_request(serve):
     assert [record.messages[-1]["content"] for record in records] == ["first", "second"]
     assert [record.fault for record in records] == [None, "status"]
     assert [record.status for record in records] == [200, 500]
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        pytest.param(OPENAI, id="openai-compatible"),
+        pytest.param(ANTHROPIC, id="anthropic"),
+        pytest.param(GOOGLE, id="google"),
+    ],
+)
+def test_log_messages_openai_form(serve, wire):
+    server = wire.start(serve)
+    wire.chat(server)
+
+    assert server.chat_requests()[0].messages == MESSAGES
 
 
 def test_log_fingerprints_credentials(serve):

@@ -148,10 +148,17 @@ class RequestRecord:
     fault: str | None = None  # kind of the injected fault, or None
     status: int | None = None
     received_at: float = 0.0  # time.time()
+    # The chat messages as the wire format parsed them into OpenAI form, or None when unparsed.
+    parsed_messages: list[dict[str, Any]] | None = None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """Return the request's messages in OpenAI form (system prompt first when there is one)."""
+        """Return the request's messages in OpenAI form (system prompt first when there is one).
+
+        A request the wire format could not parse falls back to its body's ``messages`` list.
+        """
+        if self.parsed_messages is not None:
+            return list(self.parsed_messages)
         if isinstance(self.body, dict):
             return list(self.body.get("messages") or [])
         return []
@@ -390,8 +397,9 @@ class ChatServer:
 
         number, model_number = self._next_numbers(model)
         record = RequestRecord(
-            number, model_number, method, handler.path, model, body, headers, endpoint=endpoint, received_at=time.time()
-        )
+            number, model_number, method, handler.path, model, body, headers, endpoint=endpoint, received_at=time.time(),
+            parsed_messages=None if parsed is None else parsed[1],
+        )  # fmt: skip
 
         if endpoint is None:
             self._send_json(handler, 404, self.wire.render_error(404, f"unknown endpoint {method} {handler.path}"), record)
