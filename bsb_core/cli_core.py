@@ -20,7 +20,7 @@ from rich.table import Table
 
 from bsb_core.cli import db_option, main
 from bsb_core.paths import db_path
-from bsb_core.store import NotABsbStoreError, Store
+from bsb_core.store import NotABsbStoreError, ReadOnlyStoreError, Store, store_is_writable
 
 if TYPE_CHECKING:
     from bsb_core.importers import ImportSummary
@@ -46,7 +46,9 @@ def progress_bar() -> Progress:
 def open_store(db: str | None, must_exist: bool = False) -> Iterator[Store]:
     """Open the store for a command; a store SQLite cannot open or write ends the command with a clear error.
 
-    With ``must_exist`` (commands that only read), a missing file is an error instead of a new empty store.
+    With ``must_exist`` (commands that only read), a missing file is an error instead of a new
+    empty store, and a store this process cannot write (or whose folder it cannot write) is
+    opened read-only instead of failing.
     """
     path = db_path(db)
     if must_exist and str(path) != ":memory:" and not path.exists():
@@ -54,9 +56,10 @@ def open_store(db: str | None, must_exist: bool = False) -> Iterator[Store]:
             f"no store at {path}: check the path (--db, BSB_DB or bsb.toml's database), or create one with"
             " `bsb run`, `bsb collect` or `bsb import FILE`"
         )
+    read_only = must_exist and str(path) != ":memory:" and not store_is_writable(path)
     try:
-        store = Store(db)
-    except NotABsbStoreError as error:
+        store = Store(db, read_only=read_only)
+    except (NotABsbStoreError, ReadOnlyStoreError) as error:
         raise click.ClickException(str(error)) from None
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot open the store {path}: {store_error_hint(path, error)}") from None

@@ -8,8 +8,10 @@ which numbered migrations a database has applied.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
+import operator
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -23,12 +25,20 @@ import pandas as pd
 import sqlite_utils
 
 from bsb_core.paths import db_path
+from bsb_core.run_owner import RunOwner, current_owner, host_name, owner_has_ended
 from bsb_core.scope import Scope
 
 log = logging.getLogger(__name__)
 
 # Milliseconds a writer waits for another connection's lock before SQLite reports "database is locked".
 BUSY_TIMEOUT_MS = 60_000
+
+# Values of ``runs.status``. A run starts ``running`` and ends ``completed`` (every planned
+# response stored), ``partial`` (some failed) or ``failed`` (nothing could be collected or
+# imported). ``interrupted``: the run was still ``running`` when another BSB process on the
+# same host found that the process that owned it had ended (killed, crashed or the machine
+# restarted), so the run will never finish.
+RUN_STATUSES = ("running", "completed", "partial", "failed", "interrupted")
 
 
 def utc_now() -> str:
@@ -66,6 +76,10 @@ def migration(number: int, name: str) -> Callable[[Callable[[sqlite_utils.Databa
 
 class NotABsbStoreError(RuntimeError):
     """The file is an SQLite database with tables of its own but no BSB migrations table."""
+
+
+class ReadOnlyStoreError(RuntimeError):
+    """A store opened read-only that needs a migration, or whose -wal file can only be read with write access."""
 
 
 def run_script(db: sqlite_utils.Database, script: str) -> None:
@@ -175,6 +189,46 @@ def _m001_core_tables(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration(2, "record_run_owner")
+def _m002_run_owner(db: sqlite_utils.Database) -> None:
+    # Adds the run status ``interrupted`` (see RUN_STATUSES): a ``running`` run whose owner
+    # process has ended on this host is marked so when runs are listed or a new run starts.
+    run_script(
+        db,
+        """
+        ALTER TABLE runs ADD COLUMN owner_host TEXT;    -- host name of the process that runs it
+        ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+        ALTER TABLE runs ADD COLUMN owner_start TEXT;   -- boot id, pid namespace and start time of that process (Linux only)
+        """,
+    )
+
+
+def _user_tables(db: sqlite_utils.Database) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+
+def _reject_foreign_database(tables: set[str], name: str) -> None:
+    if tables and "migrations" not in tables:
+        listed = ", ".join(sorted(tables)[:5])
+        raise NotABsbStoreError(
+            f"{name} is not a BSB store: it has tables of its own ({listed}) and no migrations table;"
+            " pass another path with --db or BSB_DB (to import an llm logs.db, use `bsb import FILE`)"
+        )
+
+
+def pending_migrations(db: sqlite_utils.Database, name: str = "the database") -> list[int]:
+    """Return the numbers of the migrations the database has not recorded, without writing anything.
+
+    Raises :class:`NotABsbStoreError` for a database with tables but no ``migrations`` table.
+    """
+    tables = _user_tables(db)
+    _reject_foreign_database(tables, name)
+    recorded = set()
+    if "migrations" in tables:
+        recorded = {int(row[0]) for row in db.execute("SELECT id FROM migrations")}
+    return sorted(number for number, _, _ in MIGRATIONS if number not in recorded)
+
+
 def apply_migrations(db: sqlite_utils.Database, name: str = "the database") -> list[int]:
     """Apply every migration the database has not recorded; return the numbers applied.
 
@@ -183,13 +237,7 @@ def apply_migrations(db: sqlite_utils.Database, name: str = "the database") -> l
     with tables but no ``migrations`` table (another tool's file) raises
     :class:`NotABsbStoreError` and is left untouched.
     """
-    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
-    if tables and "migrations" not in tables:
-        listed = ", ".join(sorted(tables)[:5])
-        raise NotABsbStoreError(
-            f"{name} is not a BSB store: it has tables of its own ({listed}) and no migrations table;"
-            " pass another path with --db or BSB_DB (to import an llm logs.db, use `bsb import FILE`)"
-        )
+    _reject_foreign_database(_user_tables(db), name)
     db.execute(
         "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
@@ -229,6 +277,73 @@ def scope_condition(scope: Scope, alias: str = "r") -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1 = 1"), params
 
 
+# --- read-only access ------------------------------------------------------------------------
+
+# Extended result codes of a read-only connection that cannot set up WAL shared memory, because
+# SQLite cannot create the -shm file in a folder it may not write (checked with SQLite 3.40).
+_WAL_SETUP_ERRORS = {sqlite3.SQLITE_READONLY_DIRECTORY, sqlite3.SQLITE_READONLY_CANTINIT, sqlite3.SQLITE_CANTOPEN}
+
+
+def store_is_writable(path: Path) -> bool:
+    """Return True when this process may write the store file, its folder and any -wal or -shm file there.
+
+    In WAL mode SQLite creates and deletes the -wal and -shm files next to the store, so write
+    access to the store file alone is not enough. Root passes these checks except on a
+    read-only mount.
+    """
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        return False
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and not os.access(companion, os.W_OK):
+            return False
+    return True
+
+
+def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+    return sqlite3.connect(target, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open the store at ``path`` read-only: ``mode=ro``, or ``immutable=1`` where SQLite cannot create a -shm file.
+
+    SQLite reads a WAL-mode database read-only when the -wal and -shm files exist or it can
+    create them. In a folder it cannot write, with no -wal or -shm file (the state after the
+    last writer closed the store), only ``immutable=1`` opens it: SQLite then reads the store
+    file alone, without locks. That is exact only while no -wal file contains committed changes,
+    so a store with a non-empty -wal file and no -shm file raises :class:`ReadOnlyStoreError`.
+    """
+    uri = path.resolve().as_uri()
+    conn = _connect(f"{uri}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as error:
+        conn.close()
+        if getattr(error, "sqlite_errorcode", None) not in _WAL_SETUP_ERRORS:
+            raise
+        log.info("cannot open %s with mode=ro (%s); checking whether immutable=1 can read it", path, error)
+
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ReadOnlyStoreError(
+            f"cannot read {path} without write access: {wal} contains committed changes that SQLite reads only"
+            f" through a {path.name}-shm file, which it cannot create in {path.parent}. Run `bsb models --db {path}`"
+            " once as a user who can write that folder (it moves the changes into the store file), or copy the"
+            " store together with its -wal file to a writable folder"
+        )
+    # NOTE: a process that can write the folder (another user, say) could start writing while
+    # this connection reads, and SQLite may then return wrong rows or report the file as malformed.
+    conn = _connect(f"{uri}?mode=ro&immutable=1", uri=True)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    log.info("opened %s read-only with immutable=1, because its folder is not writable", path)
+    return conn
+
+
 # --- the store --------------------------------------------------------------------------------
 
 
@@ -241,17 +356,31 @@ class InsertResult:
 
 
 class Store:
-    """A BSB SQLite database with its schema migrated, WAL on and a busy timeout set."""
+    """A BSB SQLite database with its schema migrated, WAL on and a busy timeout set.
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    With ``read_only`` the store is opened through :func:`connect_read_only`: nothing is
+    migrated or switched to WAL, every writing method raises :class:`sqlite3.OperationalError`,
+    and a schema that needs a migration raises :class:`ReadOnlyStoreError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = db_path(path)
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        self.read_only = read_only
+        if read_only:
+            if str(self.path) == ":memory:":
+                raise ValueError("a read-only store needs a file path, not :memory:")
+            conn = connect_read_only(self.path)
+        else:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(str(self.path))
         self.db = sqlite_utils.Database(conn)
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA foreign_keys = ON")
         try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if read_only:
+                self._check_schema_read_only()
+                return
             apply_migrations(self.db, str(self.path))
         except BaseException:
             conn.close()
@@ -261,6 +390,16 @@ class Store:
             self.db.enable_wal()
             # With WAL, NORMAL keeps the database consistent after a crash and makes each commit cheap.
             self.db.execute("PRAGMA synchronous = NORMAL")
+
+    def _check_schema_read_only(self) -> None:
+        pending = pending_migrations(self.db, str(self.path))
+        if pending:
+            numbers = ", ".join(f"{number:03d}" for number in pending)
+            raise ReadOnlyStoreError(
+                f"{self.path} needs schema migration {numbers}, but this process cannot write it or its folder,"
+                f" so it was opened read-only. Run `bsb models --db {self.path}` once as a user who can write the"
+                " store and its folder (it applies the migration), then run this command again"
+            )
 
     def close(self) -> None:
         """Close the connection."""
@@ -334,8 +473,21 @@ class Store:
     # runs --------------------------------------------------------------------------------------
 
     def create_run(self, kind: str, **fields: Any) -> int:
-        """Insert a run with status ``running`` and return its id."""
-        row = {"kind": kind, "status": "running", "started_at": utc_now()}
+        """Insert a run with status ``running``, owned by this process, and return its id.
+
+        First marks the runs whose owner process has ended as ``interrupted`` (see
+        :meth:`mark_interrupted_runs`).
+        """
+        self.mark_interrupted_runs()
+        owner = current_owner()
+        row = {
+            "kind": kind,
+            "status": "running",
+            "started_at": utc_now(),
+            "owner_host": owner.host,
+            "owner_pid": owner.pid,
+            "owner_start": owner.start,
+        }
         for key in ("suite", "suite_hash", "source", "prefect_flow_run_id"):
             if key in fields:
                 row[key] = fields[key]
@@ -364,13 +516,78 @@ class Store:
                 f"UPDATE runs SET {', '.join(f'{key} = ?' for key in fields)} WHERE id = ?", [*values, run_id]
             )
 
+    def reopen_run(self, run_id: int) -> None:
+        """Set run ``run_id`` back to ``running``, owned by this process, so a retried flow run continues it."""
+        self.mark_interrupted_runs()
+        owner = current_owner()
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE runs SET status = 'running', finished_at = NULL, owner_host = ?, owner_pid = ?, owner_start = ?"
+                " WHERE id = ?",
+                [owner.host, owner.pid, owner.start, run_id],
+            )
+
     def runs(self) -> list[dict[str, Any]]:
-        """Return every run, newest first, with its response count."""
+        """Return every run, newest first, with its response count.
+
+        First marks the runs whose owner process has ended as ``interrupted``. A read-only
+        store returns that status without storing it.
+        """
+        if self.read_only:
+            ended = {run_id for run_id, _ in self._ended_runs()}
+        else:
+            try:
+                ended = set(self.mark_interrupted_runs())
+            except sqlite3.OperationalError as error:
+                # Listing must not fail because the store is busy or its disk is full.
+                log.warning("could not mark interrupted runs in %s: %s", self.path, error)
+                ended = {run_id for run_id, _ in self._ended_runs()}
         sql = """
             SELECT runs.*, (SELECT COUNT(*) FROM responses r WHERE r.run_id = runs.id) AS responses
             FROM runs ORDER BY id DESC
         """
-        return [dict(row) for row in self._rows(sql)]
+        rows = [dict(row) for row in self._rows(sql)]
+        for row in rows:
+            if row["id"] in ended:
+                row["status"] = "interrupted"
+        return rows
+
+    def mark_interrupted_runs(self) -> list[int]:
+        """Set ``running`` runs whose owner process has ended on this host to ``interrupted``; return their ids.
+
+        The run's statistics get an ``error`` naming the ended process, and ``finished_at``
+        stays empty because the time the process ended is unknown. Runs owned by another
+        host, and runs started before owners were recorded (migration 002), are left alone.
+        """
+        ended = self._ended_runs()
+        if not ended:
+            return []
+        marked = []
+        with self.db.conn:
+            for run_id, owner in ended:
+                reason = f"the process that ran it (pid {owner.pid} on {owner.host}) ended before the run finished"
+                # The owner columns in the condition keep a run that another process has just
+                # reopened (a retried flow run) from being marked.
+                cursor = self.db.execute(
+                    "UPDATE runs SET status = 'interrupted',"
+                    " stats = CASE WHEN json_valid(stats) THEN json_set(stats, '$.error', ?) ELSE stats END"
+                    " WHERE id = ? AND status = 'running' AND owner_host = ? AND owner_pid = ? AND owner_start IS ?",
+                    [reason, run_id, owner.host, owner.pid, owner.start],
+                )
+                if cursor.rowcount:
+                    marked.append(run_id)
+                    log.warning("run %d marked interrupted: %s", run_id, reason)
+        return marked
+
+    def _ended_runs(self) -> list[tuple[int, RunOwner]]:
+        """Return (run id, owner) of the ``running`` runs whose owner process has ended on this host."""
+        sql = "SELECT id, owner_host, owner_pid, owner_start FROM runs WHERE status = 'running' AND owner_host = ? AND owner_pid IS NOT NULL"
+        ended = []
+        for run_id, host, pid, start in self.db.execute(sql, [host_name()]).fetchall():
+            owner = RunOwner(host, int(pid), start)
+            if owner_has_ended(owner):
+                ended.append((int(run_id), owner))
+        return ended
 
     def find_run_for_flow_run(self, flow_run_id: str, kind: str = "collect") -> dict[str, Any] | None:
         """Return the newest ``kind`` run that records Prefect flow run ``flow_run_id``, or None.
@@ -643,7 +860,13 @@ class Store:
     # export ------------------------------------------------------------------------------------
 
     def export_rows(self, metric_set_version: str | None = None) -> Iterator[dict[str, Any]]:
-        """Yield one dict per response: its fields, prompt, ``meta`` and metric values by name."""
+        """Yield one dict per response, by id: its fields, prompt, ``meta`` and metric values by name.
+
+        Two queries stream side by side and are merged on the response id: responses ordered
+        by id, and metric values ordered by response id. Memory use and the number of queries
+        do not grow with the store. Without ``metric_set_version`` every version's values are
+        merged, and a later-inserted value wins for the same metric name.
+        """
         sql = """
             SELECT r.id, m.name AS model, m.provider, m.simulated, p.text AS prompt, p.source_id AS prompt_id,
                    p.stream, p.topic, p.variant, p.constraints, r.sample, r.text AS response, r.is_empty,
@@ -651,19 +874,44 @@ class Store:
             FROM responses r JOIN models m ON m.id = r.model_id JOIN prompts p ON p.id = r.prompt_id
             ORDER BY r.id
         """
-        metric_sql = "SELECT metric, value FROM metric_values WHERE response_id = ?"
+        metric_sql = "SELECT response_id, metric, value FROM metric_values"
         metric_params: list[Any] = []
         if metric_set_version:
-            metric_sql += " AND metric_set_version = ?"
+            metric_sql += " WHERE metric_set_version = ?"
             metric_params.append(metric_set_version)
-        for row in self._rows(sql):
-            item = dict(row)
-            item["constraints"] = json.loads(item["constraints"] or "[]")
-            item["meta"] = json.loads(item["meta"] or "{}")
-            item["metrics"] = {
-                name: value for name, value in self.db.execute(metric_sql, [item["id"], *metric_params]).fetchall()
-            }
-            yield item
+        # Within a response, values come in insertion (rowid) order, the order each record's
+        # metrics have always had. The metric_values_response index yields this order without a sort.
+        metric_sql += " ORDER BY response_id, rowid"
+        # Picks (metric, value) from a (response_id, metric, value) row. itemgetter runs in C, once per value.
+        metric_item = operator.itemgetter(1, 2)
+
+        # The responses statement starts first and is still active when the metric statement
+        # starts, so both read one snapshot: SQLite ends an implicit read transaction only
+        # when its last active statement finishes.
+        response_cursor = self.db.conn.execute(sql)
+        metric_cursor = self.db.conn.execute(metric_sql, metric_params)
+        columns = [column[0] for column in response_cursor.description]
+        try:
+            # (response id, iterator over that response's value rows), one per response id.
+            groups = itertools.groupby(metric_cursor, key=operator.itemgetter(0))
+            pending = next(groups, None)
+            for values in response_cursor:
+                item = dict(zip(columns, values))
+                item["constraints"] = json.loads(item["constraints"] or "[]")
+                item["meta"] = json.loads(item["meta"] or "{}")
+                # Values whose response id is lower belong to no listed response (another tool
+                # may have deleted it with foreign keys off), so they are skipped.
+                while pending is not None and pending[0] < item["id"]:
+                    pending = next(groups, None)
+                metrics = {}
+                if pending is not None and pending[0] == item["id"]:
+                    metrics = dict(map(metric_item, pending[1]))
+                    pending = next(groups, None)
+                item["metrics"] = metrics
+                yield item
+        finally:
+            response_cursor.close()
+            metric_cursor.close()
 
     # signatures -----------------------------------------------------------------------------
 

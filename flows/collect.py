@@ -50,7 +50,7 @@ def open_run(store: Store, settings: Config, specs: list[str], suite: Any, scope
     existing = store.find_run_for_flow_run(flow_run_id) if flow_run_id else None
     if existing is not None and existing.get("suite_hash") == suite.hash:
         scope = scope_key or existing["config"].get("scope_key") or default_scope_key()
-        store.update_run(existing["id"], status="running", finished_at=None)
+        store.reopen_run(existing["id"])
         return int(existing["id"]), scope
 
     scope = scope_key or default_scope_key()
