@@ -9,7 +9,7 @@ import click
 
 from bsb_core.cli import db_option, main
 from bsb_core.recommend import LENGTHS, LEVELS, PRESETS, RESPONSE_FORMATS, TONES, Recommendation, TaskProfile
-from bsb_core.store import Store
+from bsb_core.cli_core import open_store
 
 SCOPE_HELP = "Scope: all, run:<id>, or a date range <from>..<to> (ISO dates, inclusive)."
 
@@ -18,7 +18,7 @@ def _load_cards(db: str | None, scope: str) -> list[dict]:
     """Return the cards of ``scope`` (stored, else computed now); usage errors for a bad scope."""
     from bsb_core.cards import store_cards
 
-    with Store(db) as store:
+    with open_store(db, must_exist=True) as store:
         try:
             return store_cards(store, scope)
         except ValueError as error:

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from rich.table import Table
 
 from bsb_core.cli import db_option, main
 from bsb_core.paths import db_path
-from bsb_core.store import NotABsbStoreError, ReadOnlyStoreError, Store, store_is_writable
+from bsb_core.store import NotABsbStoreError, ReadOnlyStoreError, Store
 
 if TYPE_CHECKING:
     from bsb_core.importers import ImportSummary
@@ -56,9 +56,8 @@ def open_store(db: str | None, must_exist: bool = False) -> Iterator[Store]:
             f"no store at {path}: check the path (--db, BSB_DB or bsb.toml's database), or create one with"
             " `bsb run`, `bsb collect` or `bsb import FILE`"
         )
-    read_only = must_exist and str(path) != ":memory:" and not store_is_writable(path)
     try:
-        store = Store(db, read_only=read_only)
+        store = Store.for_reading(db) if must_exist else Store(db)
     except (NotABsbStoreError, ReadOnlyStoreError) as error:
         raise click.ClickException(str(error)) from None
     except (sqlite3.Error, OSError) as error:
@@ -252,11 +251,14 @@ def export_command(fmt: str, output: Path | None, db: str | None) -> None:
 
     if output and not output.parent.is_dir():
         raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
-    with open_store(db, must_exist=True) as store, store.lenient_text():
-        rows = store.export_rows(METRIC_SET_VERSION)
+    with open_store(db, must_exist=True) as store, store.lenient_text(), store.read_snapshot():
+
+        def rows() -> Iterator[dict[str, Any]]:
+            return store.export_rows(METRIC_SET_VERSION)
+
         try:
             if output is None:
-                count = write_jsonl(rows, sys.stdout) if fmt == "jsonl" else write_csv(rows, sys.stdout)
+                count = write_jsonl(rows(), sys.stdout) if fmt == "jsonl" else write_csv(rows, sys.stdout)
             else:
                 count = _export_to_file(rows, fmt, output)
         except sqlite3.Error as error:
@@ -265,7 +267,7 @@ def export_command(fmt: str, output: Path | None, db: str | None) -> None:
         click.echo(f"exported {count} responses to {output}", err=True)
 
 
-def _export_to_file(rows: Iterator[dict[str, Any]], fmt: str, output: Path) -> int:
+def _export_to_file(rows: Callable[[], Iterator[dict[str, Any]]], fmt: str, output: Path) -> int:
     from bsb_core.exporting import write_csv, write_jsonl
 
     try:
@@ -274,7 +276,7 @@ def _export_to_file(rows: Iterator[dict[str, Any]], fmt: str, output: Path) -> i
         raise click.ClickException(f"cannot write {output}: {error.strerror}; check the folder's permissions") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            count = write_jsonl(rows, stream) if fmt == "jsonl" else write_csv(rows, stream)
+            count = write_jsonl(rows(), stream) if fmt == "jsonl" else write_csv(rows, stream)
         # mkstemp creates the file as 0600; give the export the mode a plain open() would.
         umask = os.umask(0)
         os.umask(umask)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bsb_core.cli import db_option, main
-from bsb_core.store import Store
+from bsb_core.cli_core import open_store
 
 SCOPE_HELP = "Scope: all, run:<id>, or a date range <from>..<to> (ISO dates, inclusive)."
 
@@ -23,7 +23,7 @@ def signatures_command(scope: str, refresh: bool, as_json: bool, db: str | None)
     """List the stored signature cards of a scope (trait percentiles per model)."""
     from bsb_core.signature import TRAITS, load_cards, refresh_signatures
 
-    with Store(db) as store:
+    with open_store(db, must_exist=not refresh) as store:
         try:
             if refresh:
                 written = refresh_signatures(store, scope)
@@ -68,7 +68,7 @@ def diff_command(models: tuple[str, ...], scopes: tuple[str, ...], alpha: float,
         pairs = [(models[0], scopes[0]), (models[0], scopes[1])]
     else:
         raise click.UsageError("give two models (bsb diff MODEL_A MODEL_B) or one model and two scopes (bsb diff MODEL --scope A --scope B)")
-    with Store(db) as store:
+    with open_store(db, must_exist=True) as store:
         try:
             a, b = (response_signature(store, model, scope) for model, scope in pairs)
         except ValueError as error:
@@ -108,7 +108,7 @@ def identify_command(scope: str, group_sizes: tuple[int, ...], as_json: bool, db
     """
     from bsb_core.identify import identify_store
 
-    with Store(db) as store:
+    with open_store(db, must_exist=True) as store:
         try:
             report = identify_store(store, scope, group_sizes=tuple(group_sizes))
         except ValueError as error:
@@ -136,7 +136,7 @@ def attribute_command(source, scope: str, each: bool, as_json: bool, db: str | N
         raise click.UsageError(f"{source.name}: {error}") from None
     if not texts:
         raise click.UsageError(f"{source.name}: no text found; pass a non-empty file or standard input")
-    with Store(db) as store:
+    with open_store(db, must_exist=True) as store:
         try:
             attributor = build_attributor(store, scope)
         except ValueError as error:

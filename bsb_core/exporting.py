@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 # Fields of an exported record, in order; `meta` fields follow, then metrics.
@@ -48,24 +48,31 @@ def write_jsonl(rows: Iterable[dict[str, Any]], handle: TextIO) -> int:
     return count
 
 
-def write_csv(rows: Iterable[dict[str, Any]], handle: TextIO) -> int:
-    """Write responses as CSV: JSON-valued fields as JSON text, one ``metric:NAME`` column per metric."""
-    records = []
-    columns: list[str] = []
-    seen: set[str] = set()
-    for row in rows:
-        record = flat_record(row)
-        metrics = record.pop("metrics")
-        flat = {key: json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value for key, value in record.items()}
-        flat.update({f"{METRIC_PREFIX}{name}": value for name, value in metrics.items()})
-        for key in flat:
-            if key not in seen:
-                seen.add(key)
-                columns.append(key)
-        records.append(flat)
+def _csv_record(row: dict[str, Any]) -> dict[str, Any]:
+    """Return the CSV record of a store export row: JSON-valued fields as JSON text, metrics as ``metric:NAME``."""
+    record = flat_record(row)
+    metrics = record.pop("metrics")
+    flat = {key: json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value for key, value in record.items()}
+    flat.update({f"{METRIC_PREFIX}{name}": value for name, value in metrics.items()})
+    return flat
+
+
+def write_csv(rows: Callable[[], Iterable[dict[str, Any]]], handle: TextIO) -> int:
+    """Write responses as CSV: JSON-valued fields as JSON text, one ``metric:NAME`` column per metric.
+
+    ``rows`` returns a fresh iterable of the same export rows on each call. The header needs
+    every column, which is known only after the last row, so the rows are read twice (once
+    for the columns, once to write) instead of being held in memory. Both reads must see the
+    same rows: read them inside :meth:`bsb_core.store.Store.read_snapshot`.
+    """
+    columns: dict[str, None] = {}  # an ordered set: columns in order of first appearance
+    for row in rows():
+        columns.update(dict.fromkeys(_csv_record(row)))
     # An empty store still gets a header, so the file reads as CSV with BSB's columns.
-    writer = csv.DictWriter(handle, fieldnames=columns or [*BASE_FIELDS, *EXTRA_FIELDS], extrasaction="ignore")
+    writer = csv.DictWriter(handle, fieldnames=list(columns) or [*BASE_FIELDS, *EXTRA_FIELDS])
     writer.writeheader()
-    for record in records:
-        writer.writerow(record)
-    return len(records)
+    count = 0
+    for row in rows():
+        writer.writerow(_csv_record(row))
+        count += 1
+    return count

@@ -391,6 +391,16 @@ class Store:
             # With WAL, NORMAL keeps the database consistent after a crash and makes each commit cheap.
             self.db.execute("PRAGMA synchronous = NORMAL")
 
+    @classmethod
+    def for_reading(cls, path: str | os.PathLike[str] | None = None) -> Store:
+        """Open the store for reading: read-only when this process cannot write it or its folder, else as usual.
+
+        Opened as usual, an existing store is migrated first, as by any other command.
+        """
+        resolved = db_path(path)
+        read_only = str(resolved) != ":memory:" and resolved.exists() and not store_is_writable(resolved)
+        return cls(path, read_only=read_only)
+
     def _check_schema_read_only(self) -> None:
         pending = pending_migrations(self.db, str(self.path))
         if pending:
@@ -404,6 +414,19 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self.db.conn.close()
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Within the block, every read sees the store as it was at the block's first read.
+
+        One read transaction spans the block, so rows that another process commits meanwhile
+        stay invisible (in WAL mode writers are not blocked). Do not write inside the block.
+        """
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("ROLLBACK")
 
     @contextmanager
     def lenient_text(self) -> Iterator[None]:

@@ -735,7 +735,7 @@ def test_csv_export_meta_collisions_kept(store, tmp_path):
     rows = list(store.export_rows())
     rows[0]["metrics"] = {"word_count": 3.0}
     handle = io.StringIO()
-    write_csv(rows, handle)
+    write_csv(lambda: rows, handle)
     record = next(csv.DictReader(io.StringIO(handle.getvalue())))
     assert json.loads(record["meta"]) == {"meta": "user meta", "metric:word_count": 99}
     assert record["metric:word_count"] == "3.0"

@@ -9,6 +9,7 @@ from card_factory import make_card
 from click.testing import CliRunner
 
 from bsb_core.cli import main
+from bsb_core.store import Store
 from bsb_core.recommend import (
     MID_BAND,
     PRESETS,
@@ -218,6 +219,14 @@ def test_cli_recommend_bad_weight(tmp_path):
 
 
 def test_cli_recommend_empty_store(tmp_path):
+    Store(tmp_path / "empty.db").close()
     result = CliRunner().invoke(main, ["recommend", "--preset", "coding-help", "--db", str(tmp_path / "empty.db")])
     assert result.exit_code == 1
     assert "no scored responses" in result.output
+
+
+def test_cli_recommend_missing_store(tmp_path):
+    result = CliRunner().invoke(main, ["recommend", "--preset", "coding-help", "--db", str(tmp_path / "missing.db")])
+    assert result.exit_code == 1
+    assert "no store at" in result.output
+    assert not (tmp_path / "missing.db").exists()

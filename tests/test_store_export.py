@@ -108,3 +108,45 @@ def test_export_stopped_early_releases_store(store):
     assert not store.db.conn.in_transaction
     store.get_or_create_model("after", "import")
     assert store.count("models") == 3
+
+
+def test_csv_header_has_every_row_columns(store):
+    import csv
+    import io
+
+    from bsb_core.exporting import write_csv
+
+    model = store.get_or_create_model("m", "import")
+    for index, meta in enumerate([{"grader": "g"}, {"judge": 1}, {}]):
+        prompt = store.upsert_prompt("core", "baseline", f"Question {index}?")
+        store.insert_response(model, prompt, f"Answer {index}.", meta=meta)
+    calls = []
+
+    def rows():
+        calls.append(1)
+        return store.export_rows()
+
+    handle = io.StringIO()
+    count = write_csv(rows, handle)
+    records = list(csv.DictReader(io.StringIO(handle.getvalue())))
+
+    assert count == 3
+    assert len(calls) == 2
+    assert {"grader", "judge"} <= set(records[0])
+    assert [record["judge"] for record in records] == ["", "1", ""]
+
+
+def test_snapshot_hides_later_writes(tmp_path):
+    path = tmp_path / "bsb.db"
+    with Store(path) as reader, Store(path) as writer:
+        model = writer.get_or_create_model("m", "import")
+        writer.insert_response(model, writer.upsert_prompt("core", "baseline", "First?"), "One.")
+        with reader.read_snapshot():
+            before = len(list(reader.export_rows()))
+            writer.insert_response(model, writer.upsert_prompt("core", "baseline", "Second?"), "Two.")
+            during = len(list(reader.export_rows()))
+        after = len(list(reader.export_rows()))
+
+    assert before == 1
+    assert during == 1
+    assert after == 2

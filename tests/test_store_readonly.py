@@ -241,6 +241,15 @@ def test_export_command_read_only_folder(folder):
     assert record["metrics"] == {"word_count": 4.0}
 
 
+@pytest.mark.parametrize("command", [["signatures", "--json"], ["export", "--format", "csv"]], ids=["signatures", "export-csv"])
+def test_read_command_read_only_folder(folder, command):
+    path = folder / "bsb.db"
+    make_store(path)
+    outcome = without_write_access(folder, "invoke", *command, "--db", str(path))
+    result = outcome["value"]
+    assert result["exit_code"] == 0, result["output"]
+
+
 def test_models_command_needs_migration(folder, monkeypatch):
     path = folder / "bsb.db"
     monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])

@@ -20,7 +20,7 @@ import streamlit as st
 
 from bsb_core.config import ConfigError, load_config
 from bsb_core.paths import db_path
-from bsb_core.store import NotABsbStoreError, Store
+from bsb_core.store import NotABsbStoreError, ReadOnlyStoreError, Store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def store_version(path: str | Path) -> tuple[Any, ...]:
     values and the number and newest computation time of the signature cards.
     """
     try:
-        with Store(path) as store:
+        with Store.for_reading(path) as store:
             runs = store.runs()
             latest = runs[0] if runs else {}
             scopes = store.signature_scopes()
@@ -91,6 +91,8 @@ def store_version(path: str | Path) -> tuple[Any, ...]:
             )
     except NotABsbStoreError as exc:
         raise StoreUnreadableError(f"{exc}, or pick another file on the Settings page") from None
+    except ReadOnlyStoreError as exc:
+        raise StoreUnreadableError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         raise StoreUnreadableError(f"{path} is not a readable BSB store ({exc}); pick another file on the Settings page") from None
 
@@ -103,7 +105,7 @@ def cards(db: str, version: tuple[Any, ...], scope: str = "all") -> list[dict[st
     """Return the signature cards of ``scope``: the stored ones, else computed from the metric values now."""
     from bsb_core.cards import store_cards
 
-    with Store(db) as store:
+    with Store.for_reading(db) as store:
         found = store_cards(store, scope)
     log.info("loaded %d cards of scope %s from %s (version %s)", len(found), scope, db, version)
     return found
@@ -112,7 +114,7 @@ def cards(db: str, version: tuple[Any, ...], scope: str = "all") -> list[dict[st
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def models(db: str, version: tuple[Any, ...]) -> list[dict[str, Any]]:
     """Return every model row with its response and failure counts."""
-    with Store(db) as store:
+    with Store.for_reading(db) as store:
         rows = store.models()
     for row in rows:
         row["params"] = json.loads(row.get("params") or "{}")
@@ -123,7 +125,7 @@ def models(db: str, version: tuple[Any, ...]) -> list[dict[str, Any]]:
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def runs(db: str, version: tuple[Any, ...]) -> list[dict[str, Any]]:
     """Return every run, newest first, with ``config`` and ``stats`` parsed from JSON."""
-    with Store(db) as store:
+    with Store.for_reading(db) as store:
         rows = store.runs()
     for row in rows:
         row["config"] = json.loads(row.get("config") or "{}")
@@ -141,7 +143,7 @@ def diffs(
     """
     from bsb_core.signature import diff_signatures, response_signature
 
-    with Store(db) as store:
+    with Store.for_reading(db) as store:
         first = response_signature(store, model_a, scope_a)
         second = response_signature(store, model_b, scope_b)
     return [diff.to_dict() for diff in diff_signatures(first, second, alpha=alpha)]
