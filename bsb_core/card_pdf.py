@@ -4,6 +4,8 @@ Contents, in order: model name (and a "SIMULATED" banner for ``sim/...`` persona
 line, radar, trait bars with 95% CIs, drift summary, compliance table, distinctive traits,
 prompt tips, the paraphrase, two response excerpts and the provenance. Every string goes
 through :func:`bsb_core.pdf_text.printable_text`, so no input text can make rendering raise.
+Text is set in DejaVu Sans, and the Chinese, Japanese and Korean characters it lacks come from
+the CJK fallback font (fpdf2's fallback fonts) when that font is installed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from bsb_core import card_view, charts
-from bsb_core.pdf_text import PdfFont, printable_text, resolve_font, shaping_available
+from bsb_core.pdf_text import (
+    COLLECTION_FACE,
+    PdfFont,
+    glyph_coverage,
+    limit_neutral_runs,
+    printable_text,
+    resolve_font,
+    shaping_available,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +38,18 @@ MARGIN = 15
 BODY_SIZE = 9.5
 SMALL_SIZE = 8
 EXCERPT_CHARS = 900  # maximum excerpt length printed, in characters (the card's excerpts are usually shorter)
+PROMPT_CHARS = 600  # maximum length of an excerpt's prompt, in characters
 PARAPHRASE_CHARS = 1200
+# Maximum model-name length, in characters. The name is printed on single lines (chart titles
+# and legends, the footer), and a chart image grows with its title: a 100,000-character name
+# made a PNG too large for Pillow to open.
+MODEL_CHARS = 100
+FOOTER_MODEL_CHARS = 40
+# Maximum length of any one string printed, and of one table cell, in characters. fpdf2 cannot
+# split a table row across pages and raises ValueError when a row is taller than a page.
+TEXT_CHARS = 2000
+CELL_CHARS = 200
+CJK_FAMILY = "CardCJK"  # fpdf2 family name of the CJK fallback font
 SIMULATED_COLOUR = (213, 94, 0)  # Okabe-Ito vermillion, the palette the charts use
 MUTED_COLOUR = (90, 90, 90)
 
@@ -43,9 +64,13 @@ class CardPDF(FPDF):
         self.simulated = simulated
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(auto=True, margin=MARGIN + 5)
+        # Code points both card faces draw; text with others needs the CJK fallback font.
+        self.own_coverage: frozenset[int] = frozenset()
+        self.fallback_added = False
         if font.unicode:
             self.add_font(font.family, "", str(font.regular))
             self.add_font(font.family, "B", str(font.bold))
+            self.own_coverage = glyph_coverage(font.regular) & glyph_coverage(font.bold)
             if shaping_available():
                 self.set_text_shaping(True)
             else:
@@ -53,9 +78,35 @@ class CardPDF(FPDF):
                 log.info("uharfbuzz is not installed: right-to-left text in PDF cards is not reordered")
         self.alias_nb_pages()
 
-    def clean(self, text: Any) -> str:
-        """Return ``text`` as a string this document's font can draw."""
-        return printable_text("" if text is None else str(text), self.card_font)
+    def clean(self, text: Any, limit: int = TEXT_CHARS) -> str:
+        """Return ``text`` as a string of at most about ``limit`` characters that this document's font can draw.
+
+        Long runs of spaces or punctuation are cut too, because fpdf2's text shaping raises
+        RecursionError on them (see :func:`limit_neutral_runs`).
+        """
+        text = shorten("" if text is None else str(text), limit)
+        cleaned = limit_neutral_runs(printable_text(text, self.card_font))
+        self.add_fallback_font_for(cleaned)
+        return cleaned
+
+    def add_fallback_font_for(self, text: str) -> None:
+        """Add the CJK fallback font the first time ``text`` has a character the card faces lack.
+
+        The font is added on demand because fpdf2 parses the whole font for each document:
+        about 0.4 s for the 5 MB WenQuanYi Micro Hei, measured on a shared 2-core machine.
+        """
+        if self.fallback_added or self.card_font.fallback is None:
+            return
+        if all(ord(char) in self.own_coverage or char == "\n" for char in text):
+            return
+        self.add_font(CJK_FAMILY, "", str(self.card_font.fallback), collection_font_number=COLLECTION_FACE)
+        # exact_match=False lets bold text use the regular CJK face, since the font has no bold face.
+        self.set_fallback_fonts([CJK_FAMILY], exact_match=False)
+        self.fallback_added = True
+
+    def clean_cell(self, value: Any) -> str:
+        """Return ``value`` cleaned for a table cell: one line of at most about ``CELL_CHARS`` characters."""
+        return self.clean(" ".join(str(value).splitlines()), CELL_CHARS)
 
     def use_font(self, size: float = BODY_SIZE, bold: bool = False) -> None:
         """Switch to the card font at ``size`` points."""
@@ -65,7 +116,7 @@ class CardPDF(FPDF):
         self.set_y(-MARGIN)
         self.use_font(SMALL_SIZE)
         self.set_text_color(*MUTED_COLOUR)
-        label = f"BSB signature card: {self.model}"
+        label = f"BSB signature card: {shorten(self.model, FOOTER_MODEL_CHARS)}"
         if self.simulated:
             label += " (SIMULATED persona, not a real model)"
         self.cell(0, 5, self.clean(label), align="L")
@@ -116,25 +167,31 @@ class CardPDF(FPDF):
         ) as table:
             heading_row = table.row()
             for name in header:
-                heading_row.cell(self.clean(name))
+                heading_row.cell(self.clean_cell(name))
             for values in rows:
                 row = table.row()
                 for value in values:
-                    row.cell(self.clean(value))
+                    row.cell(self.clean_cell(value))
         self.use_font()
 
     def chart(self, chart: Any, width: float, alt_text: str, x: float | None = None) -> None:
         """Render an Altair chart to PNG and place it ``width`` mm wide; on failure print why instead."""
         try:
             png = charts.chart_to_png(chart)
-        except Exception as error:  # vl-convert raises plain ValueError/RuntimeError on spec errors
+            self.image(io.BytesIO(png), x=x, w=width, alt_text=self.clean(alt_text))
+        except Exception as error:  # vl-convert raises ValueError/RuntimeError on spec errors, Pillow DecompressionBombError on huge images
             log.error("chart %r for %s failed to render: %s", alt_text, self.model, error)
             self.paragraph(f"[chart not rendered: {error}]", colour=MUTED_COLOUR)
-            return
-        self.image(io.BytesIO(png), x=x, w=width, alt_text=self.clean(alt_text))
 
 
 # --- formatting helpers ------------------------------------------------------------------------
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return ``text`` cut to ``limit`` characters plus " [...]" when it is longer."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + " [...]"
 
 
 def _number(value: float | None, digits: int = 2, signed: bool = False) -> str:
@@ -304,7 +361,7 @@ def _excerpts(pdf: CardPDF, card: Mapping[str, Any]) -> None:
         variant = f", {excerpt['variant']}" if excerpt.get("variant") else ""
         pdf.use_font(BODY_SIZE, bold=True)
         pdf.multi_cell(0, 5, pdf.clean(f"Excerpt {index} ({excerpt.get('stream', 'baseline')}{variant})"), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.paragraph(f"Prompt: {excerpt.get('prompt', '')}", size=SMALL_SIZE, colour=MUTED_COLOUR)
+        pdf.paragraph(f"Prompt: {shorten(str(excerpt.get('prompt') or ''), PROMPT_CHARS)}", size=SMALL_SIZE, colour=MUTED_COLOUR)
         response = excerpt.get("response") or ""
         truncated = bool(excerpt.get("truncated"))
         if len(response) > EXCERPT_CHARS:
@@ -348,10 +405,13 @@ def render_card_pdf(card: Mapping[str, Any], font: PdfFont | None = None) -> byt
     """Return the PDF of ``card`` as bytes.
 
     The creation date is the card's ``computed_at`` (when it parses), so a card renders to
-    the same document metadata each time.
+    the same document metadata each time. The model name is shortened to ``MODEL_CHARS`` and
+    cleaned by :func:`printable_text` once here, so the charts get the same text as the page.
     """
     font = font or resolve_font()
-    pdf = CardPDF(str(card["model"]), card_view.is_simulated(card), font)
+    model = printable_text(shorten(str(card["model"]), MODEL_CHARS), font)
+    card = {**card, "model": model}
+    pdf = CardPDF(model, card_view.is_simulated(card), font)
     pdf.set_title(pdf.clean(f"BSB signature card: {card['model']}"))
     pdf.set_author("BSB, the Behavioral Signature Benchmark")
     pdf.set_creation_date(_parse_time(card.get("computed_at")))

@@ -9,13 +9,17 @@ the common forms of colour blindness. Series beyond its eight colours also diffe
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import altair as alt
 import pandas as pd
 
 from bsb_core import card_view
+from bsb_core.pdf_text import resolve_fallback_font
 
 # Okabe & Ito (2008), "Color Universal Design": eight colours distinguishable by viewers with
 # protanopia, deuteranopia or tritanopia. Black comes last because the radar's grid is grey.
@@ -524,6 +528,25 @@ def compliance_chart(card: Mapping[str, Any], width: int = 360) -> alt.Chart | a
 
 # --- rendering --------------------------------------------------------------------------------
 
+# Font folders already registered with vl-convert in this process.
+_registered_font_dirs: set[Path] = set()
+
+
+def _register_fallback_font(vl_convert: Any) -> None:
+    """Register the folder of a ``BSB_PDF_FALLBACK_FONT`` override with vl-convert, once per folder.
+
+    vl-convert (checked with 1.9) loads the system fonts and, for a character its font lacks,
+    uses any loaded font that has the glyph. Chart labels in Chinese, Japanese or Korean therefore
+    find Debian's fonts-wqy-microhei without registration, and only an override font needs it.
+    """
+    if not os.environ.get("BSB_PDF_FALLBACK_FONT"):
+        return
+    path = resolve_fallback_font()
+    if path is None or path.parent in _registered_font_dirs:
+        return
+    vl_convert.register_font_directory(str(path.parent))
+    _registered_font_dirs.add(path.parent)
+
 
 def vega_lite_version() -> str:
     """Return the Vega-Lite major.minor version Altair writes, e.g. ``6.4``."""
@@ -534,11 +557,31 @@ def chart_to_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
     """Render a chart to PNG bytes with vl-convert, offline.
 
     ``allowed_base_urls=[]`` forbids any data fetch, so rendering never touches the network;
-    every BSB chart carries its data inline.
+    every BSB chart carries its data inline. Characters XML 1.0 forbids are replaced by U+FFFD
+    first, because vl-convert 1.9 aborts the whole Python process (a Rust panic that cannot
+    unwind) when chart text contains one, such as NUL.
     """
     import vl_convert
 
-    return vl_convert.vegalite_to_png(chart.to_dict(), vl_version=vega_lite_version(), scale=scale, allowed_base_urls=[])
+    _register_fallback_font(vl_convert)
+    spec = _xml_safe(chart.to_dict())
+    return vl_convert.vegalite_to_png(spec, vl_version=vega_lite_version(), scale=scale, allowed_base_urls=[])
+
+
+# Characters XML 1.0 does not allow: C0 controls other than tab, newline and carriage return,
+# UTF-16 surrogates, and the noncharacters U+FFFE and U+FFFF.
+_NON_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    """Return ``value`` with the XML-forbidden characters of every string in it (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _NON_XML_CHARS.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_xml_safe(key): _xml_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_xml_safe(item) for item in value]
+    return value
 
 
 __all__ = [

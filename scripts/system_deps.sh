@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need (chromium for browser tests, poppler-utils for
-# pdftoppm, fonts-dejavu-core for PDF cards) when they are missing. Needs root or passwordless sudo; skipped when present.
+# Install the Debian packages the tests need when they are missing: chromium for browser tests,
+# poppler-utils for pdftoppm and pdftotext, fonts-dejavu-core and fonts-wqy-microhei for PDF
+# cards. Needs root or passwordless sudo. Does nothing when all of them are present.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,10 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 # The PDF card's Unicode font; without it cards fall back to latin-1 Helvetica.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# The PDF card's fallback font for the Chinese, Japanese and Korean glyphs DejaVu Sans lacks:
+# one 5 MB TrueType collection with Han, kana and all 11,172 Hangul syllables. Without it those
+# characters print as a white square. (fonts-droid-fallback has no Hangul syllables.)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 from card_factory import make_card
 from click.testing import CliRunner
 from fixtures_signature import fill_synthetic_store
+from pdf_support import pdf_text, poppler, render_first_page  # noqa: F401
 
 from bsb_core import cards as card_files
 from bsb_core.cli import main
@@ -22,24 +21,6 @@ HOSTILE_TEXT = (
     "Emoji 😀🦄👨‍👩‍👧 ✔️ CJK 中文字符 日本語 한국어 RTL שלום עולם مرحبا بالعالم "
     "lone \ud83d and \udc00 surrogates, tab\tbell\x07 override \u202edesrever\u202c end"
 )
-
-
-def pdf_text(path) -> str:
-    """Return the text poppler's pdftotext extracts from the PDF at ``path``."""
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True).stdout
-
-
-def render_first_page(pdf_path, tmp_path):
-    """Render page 1 with poppler's pdftoppm and return the PNG path."""
-    prefix = tmp_path / "page"
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile", str(pdf_path), str(prefix)], check=True)
-    return prefix.with_suffix(".png")
-
-
-@pytest.fixture(scope="module")
-def poppler():
-    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
-        pytest.fail("pdftoppm/pdftotext not found: install Debian's poppler-utils (scripts/system_deps.sh does)")
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +82,11 @@ def test_find_card_lists_models():
 
 @pytest.fixture(scope="module")
 def font() -> PdfFont:
+    """DejaVu Sans alone, without the CJK fallback font, so the cases hold whether or not it is installed."""
     resolved = resolve_font()
     if not resolved.unicode:
         pytest.fail("DejaVu Sans not found at /usr/share/fonts/truetype/dejavu: install Debian's fonts-dejavu-core")
-    return resolved
+    return PdfFont(resolved.family, resolved.regular, resolved.bold)
 
 
 @pytest.mark.parametrize(
