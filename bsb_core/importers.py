@@ -338,7 +338,8 @@ def _regular_file(path: Path) -> Iterator[Path]:
 
 
 def _finish_failed(store: Store, run_id: int, summary: ImportSummary, error: BaseException) -> None:
-    reason = "interrupted" if isinstance(error, KeyboardInterrupt) else type(error).__name__
+    # Not "interrupted": that run status means the process that owned the run ended without finishing it.
+    reason = "stopped by Ctrl-C" if isinstance(error, KeyboardInterrupt) else type(error).__name__
     # The caller reports a file it cannot read; a warning here would print the same failure twice.
     level = logging.INFO if isinstance(error, ImportFormatError) else logging.WARNING
     log.log(level, "import run %d stopped (%s) after %d imported rows", run_id, reason, summary.imported)

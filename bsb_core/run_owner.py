@@ -67,6 +67,9 @@ def owner_has_ended(owner: RunOwner) -> bool:
     """
     if owner.host != host_name():
         return False
+    if not 0 < owner.pid < 2**31:
+        # Not a pid this system can have (another tool's row): the owner cannot be checked.
+        return False
     if owner.start is not None:
         ended = _linux_owner_has_ended(owner.pid, owner.start)
         if ended is not None:

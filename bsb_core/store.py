@@ -192,7 +192,7 @@ def _m001_core_tables(db: sqlite_utils.Database) -> None:
 @migration(2, "record_run_owner")
 def _m002_run_owner(db: sqlite_utils.Database) -> None:
     # Adds the run status ``interrupted`` (see RUN_STATUSES): a ``running`` run whose owner
-    # process has ended on this host is marked so when runs are listed or a new run starts.
+    # process has ended on this host is listed so, and stored so when the next run starts.
     run_script(
         db,
         """
@@ -277,6 +277,11 @@ def scope_condition(scope: Scope, alias: str = "r") -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1 = 1"), params
 
 
+def interrupted_reason(owner: RunOwner) -> str:
+    """Return the ``error`` statistic of a run whose owner process ended before the run finished."""
+    return f"the process that ran it (pid {owner.pid} on {owner.host}) ended before the run finished"
+
+
 # --- read-only access ------------------------------------------------------------------------
 
 # Extended result codes of a read-only connection that cannot set up WAL shared memory, because
@@ -291,6 +296,8 @@ def store_is_writable(path: Path) -> bool:
     access to the store file alone is not enough. Root passes these checks except on a
     read-only mount.
     """
+    # SQLite opens the -wal and -shm files beside the real file, so a symlink's folder does not count.
+    path = path.resolve()
     if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
         return False
     for suffix in ("-wal", "-shm"):
@@ -313,7 +320,9 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     file alone, without locks. That is exact only while no -wal file contains committed changes,
     so a store with a non-empty -wal file and no -shm file raises :class:`ReadOnlyStoreError`.
     """
-    uri = path.resolve().as_uri()
+    # SQLite opens the -wal and -shm files beside the real file, so the checks below look there too.
+    path = path.resolve()
+    uri = path.as_uri()
     conn = _connect(f"{uri}?mode=ro", uri=True)
     try:
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
@@ -324,6 +333,12 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
             raise
         log.info("cannot open %s with mode=ro (%s); checking whether immutable=1 can read it", path, error)
 
+    journal = path.with_name(path.name + "-journal")
+    if journal.exists() and journal.stat().st_size > 0:
+        raise ReadOnlyStoreError(
+            f"cannot read {path} without write access: {journal} is left from an interrupted write, and"
+            f" SQLite must roll it back first. Run `bsb models --db {path}` once as a user who can write {path.parent}"
+        )
     wal = path.with_name(path.name + "-wal")
     if wal.exists() and wal.stat().st_size > 0:
         raise ReadOnlyStoreError(
@@ -426,7 +441,10 @@ class Store:
         try:
             yield
         finally:
-            self.db.execute("ROLLBACK")
+            # SQLite ends the transaction itself after some errors (disk full, I/O error), and a
+            # second ROLLBACK would then replace the error that is on its way out.
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
 
     @contextmanager
     def lenient_text(self) -> Iterator[None]:
@@ -501,7 +519,7 @@ class Store:
         First marks the runs whose owner process has ended as ``interrupted`` (see
         :meth:`mark_interrupted_runs`).
         """
-        self.mark_interrupted_runs()
+        self._try_mark_interrupted_runs()
         owner = current_owner()
         row = {
             "kind": kind,
@@ -541,7 +559,7 @@ class Store:
 
     def reopen_run(self, run_id: int) -> None:
         """Set run ``run_id`` back to ``running``, owned by this process, so a retried flow run continues it."""
-        self.mark_interrupted_runs()
+        self._try_mark_interrupted_runs()
         owner = current_owner()
         with self.db.conn:
             self.db.execute(
@@ -553,18 +571,11 @@ class Store:
     def runs(self) -> list[dict[str, Any]]:
         """Return every run, newest first, with its response count.
 
-        First marks the runs whose owner process has ended as ``interrupted``. A read-only
-        store returns that status without storing it.
+        A ``running`` run whose owner process has ended on this host is returned as
+        ``interrupted``, with the reason as its ``error`` statistic. Listing writes nothing:
+        the status is stored when the next run starts (see :meth:`mark_interrupted_runs`).
         """
-        if self.read_only:
-            ended = {run_id for run_id, _ in self._ended_runs()}
-        else:
-            try:
-                ended = set(self.mark_interrupted_runs())
-            except sqlite3.OperationalError as error:
-                # Listing must not fail because the store is busy or its disk is full.
-                log.warning("could not mark interrupted runs in %s: %s", self.path, error)
-                ended = {run_id for run_id, _ in self._ended_runs()}
+        ended = dict(self._ended_runs())
         sql = """
             SELECT runs.*, (SELECT COUNT(*) FROM responses r WHERE r.run_id = runs.id) AS responses
             FROM runs ORDER BY id DESC
@@ -573,7 +584,21 @@ class Store:
         for row in rows:
             if row["id"] in ended:
                 row["status"] = "interrupted"
+                try:
+                    stats = json.loads(row.get("stats") or "{}")
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(stats, dict):
+                    row["stats"] = canonical_json({**stats, "error": interrupted_reason(ended[row["id"]])})
         return rows
+
+    def _try_mark_interrupted_runs(self) -> None:
+        """Run :meth:`mark_interrupted_runs`, logging instead of raising when the store cannot be written now."""
+        try:
+            self.mark_interrupted_runs()
+        except sqlite3.OperationalError as error:
+            # Starting a run must not fail because an older run could not be marked.
+            log.warning("could not mark interrupted runs in %s: %s", self.path, error)
 
     def mark_interrupted_runs(self) -> list[int]:
         """Set ``running`` runs whose owner process has ended on this host to ``interrupted``; return their ids.
@@ -588,7 +613,7 @@ class Store:
         marked = []
         with self.db.conn:
             for run_id, owner in ended:
-                reason = f"the process that ran it (pid {owner.pid} on {owner.host}) ended before the run finished"
+                reason = interrupted_reason(owner)
                 # The owner columns in the condition keep a run that another process has just
                 # reopened (a retried flow run) from being marked.
                 cursor = self.db.execute(
@@ -897,10 +922,12 @@ class Store:
             FROM responses r JOIN models m ON m.id = r.model_id JOIN prompts p ON p.id = r.prompt_id
             ORDER BY r.id
         """
-        metric_sql = "SELECT response_id, metric, value FROM metric_values"
+        # Another tool writing with foreign keys off could store a non-integer response id, which
+        # belongs to no response and would not compare with the integer ids below.
+        metric_sql = "SELECT response_id, metric, value FROM metric_values WHERE typeof(response_id) = 'integer'"
         metric_params: list[Any] = []
         if metric_set_version:
-            metric_sql += " WHERE metric_set_version = ?"
+            metric_sql += " AND metric_set_version = ?"
             metric_params.append(metric_set_version)
         # Within a response, values come in insertion (rowid) order, the order each record's
         # metrics have always had. The metric_values_response index yields this order without a sort.

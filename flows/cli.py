@@ -165,7 +165,20 @@ def print_summary(summary: dict[str, Any], counts: dict[str, int]) -> None:
     )
     # The app opens $BSB_DB, else ./bsb.db; name the store only when that is a different file.
     prefix = "" if db_path(None).resolve() == Path(summary["db"]) else f"BSB_DB={summary['db']} "
-    click.echo(f"open the app: {prefix}streamlit run ui/app.py")
+    click.echo(f"open the app: {prefix}{app_command()}")
+
+
+def app_command() -> str:
+    """Return the command that serves the app with this interpreter, which works without an activated venv.
+
+    The interpreter path is relative when it lies under the working folder (``.venv/bin/python``).
+    """
+    interpreter = Path(sys.executable)
+    try:
+        interpreter = interpreter.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return f"{interpreter} -m ui.server"
 
 
 __all__ = ["prefect_environment", "run_command"]

@@ -61,7 +61,7 @@ def location_lines(collection: dict[str, Any]) -> list[str]:
         f"- Prefect flow run id: `{collection.get('prefect_flow_run_id') or 'none'}`",
         f"- suite: `{collection['suite']}` (content hash `{collection['suite_hash']}`)",
         f"- scope key: `{collection['scope_key']}`",
-        f"- open the app: `BSB_DB={collection['db']} streamlit run ui/app.py`",
+        f"- open the app: `BSB_DB={collection['db']} python -m ui.server` (from the BSB checkout, with its venv active)",
     ]
 
 

@@ -112,7 +112,7 @@ def test_nightly_markdown_links_run_and_store():
     text = nightly_markdown(collection([row("sim/terse")], status="completed"), None, 3)
     assert "BSB run id: 7 (status `completed`)" in text
     assert "Prefect flow run id: `flow-run-1`" in text
-    assert "`BSB_DB=/data/bsb.db streamlit run ui/app.py`" in text
+    assert "`BSB_DB=/data/bsb.db python -m ui.server`" in text
     assert "Refreshed 3 signatures." in text
 
 

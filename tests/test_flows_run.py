@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -67,7 +68,7 @@ def test_run_fresh_store_sim_personas(tmp_path):
     assert collected == {f"sim/{persona}": REQUESTS_PER_MODEL for persona in DEFAULT_SIM_PERSONAS}
     assert unscored == 0
     assert f"results: {workdir / 'bsb.db'}" in result.stdout
-    assert "open the app: streamlit run ui/app.py" in result.stdout
+    assert re.search(r"^open the app: \S*python\S* -m ui\.server$", result.stdout, re.MULTILINE), result.stdout
     assert (workdir / ".prefect" / "prefect.db").is_file()
     assert leftover == []
 
@@ -84,5 +85,5 @@ def test_run_partial_exit_status(tmp_path):
     assert "failed openai-compatible/nowhere: model 'openai-compatible/nowhere' needs a base URL" in result.stdout
     assert collected == {"sim/terse": REQUESTS_PER_MODEL}
     assert unscored == 0
-    assert f"open the app: BSB_DB={db} streamlit run ui/app.py" in result.stdout
+    assert re.search(rf"^open the app: BSB_DB={re.escape(str(db))} \S*python\S* -m ui\.server$", result.stdout, re.MULTILINE), result.stdout
     assert leftover == []

@@ -689,7 +689,7 @@ def test_interrupt_marks_run_and_resumes(store, tmp_path):
     resumed = import_file(store, rows)
     assert partial.imported == 20
     assert first_run["status"] == "failed"
-    assert json.loads(first_run["stats"])["error"] == "interrupted"
+    assert json.loads(first_run["stats"])["error"] == "stopped by Ctrl-C"
     assert resumed.imported == 30
     assert resumed.duplicates == 20
 

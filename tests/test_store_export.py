@@ -150,3 +150,20 @@ def test_snapshot_hides_later_writes(tmp_path):
     assert before == 1
     assert during == 1
     assert after == 2
+
+
+def test_snapshot_ended_inside_block_keeps_error(store):
+    with pytest.raises(KeyError):
+        with store.read_snapshot():
+            store.db.execute("ROLLBACK")
+            raise KeyError("original")
+
+
+def test_export_skips_text_response_ids(store):
+    model = store.get_or_create_model("m", "import")
+    response = store.insert_response(model, store.upsert_prompt("core", "baseline", "Q?"), "A.").response_id
+    store.insert_metric_values([(response, "words", 1.0, None, "3", "p")])
+    store.db.execute("PRAGMA foreign_keys = OFF")
+    store.db.execute("INSERT INTO metric_values (response_id, metric, value, metric_set_version, pipeline) VALUES ('x', 'words', 2.0, '3', 'p')")
+    rows = list(store.export_rows())
+    assert [row["metrics"] for row in rows] == [{"words": 1.0}]

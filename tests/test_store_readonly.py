@@ -214,6 +214,32 @@ def test_read_only_wal_without_shm(folder):
     assert outcome["error"].startswith(f"ReadOnlyStoreError: cannot read {copy / 'bsb.db'} without write access")
 
 
+def test_read_only_symlink_checks_real_folder(folder):
+    # SQLite reads the -wal file beside the real file, so the check must look there, not
+    # beside the link (which is in a folder the reader may write).
+    real = folder / "real"
+    real.mkdir()
+    real.chmod(0o755)
+    path = real / "bsb.db"
+    make_store(path)
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("UPDATE models SET name = 'sim/renamed'")
+    writer.commit()
+    path.with_name("bsb.db-shm").unlink()
+    links = folder / "links"
+    links.mkdir()
+    links.chmod(0o777)
+    (links / "bsb.db").symlink_to(path)
+    real.chmod(0o555)
+    try:
+        outcome = without_write_access(folder, "read_models", str(links / "bsb.db"))
+    finally:
+        real.chmod(0o755)
+        writer.close()
+    assert outcome["error"].startswith(f"ReadOnlyStoreError: cannot read {path} without write access")
+
+
 def test_read_only_rejects_memory():
     with pytest.raises(ValueError, match="needs a file path"):
         Store(":memory:", read_only=True)

@@ -73,7 +73,8 @@ def store_version(path: str | Path) -> tuple[Any, ...]:
     """Return a value that changes whenever runs, scores or signature cards change in the store.
 
     It combines the newest run (id, status, finish time), the run count, the number of metric
-    values and the number and newest computation time of the signature cards.
+    values, the number and newest computation time of the signature cards, and the ids of the
+    runs still running.
     """
     try:
         with Store.for_reading(path) as store:
@@ -88,6 +89,10 @@ def store_version(path: str | Path) -> tuple[Any, ...]:
                 store.count("metric_values"),
                 sum(scope["models"] for scope in scopes),
                 max((scope["computed_at"] or "" for scope in scopes), default=""),
+                # A run whose owner process ended is listed as interrupted without any write, so
+                # the running runs enter the key themselves. Last: the Settings page reads the
+                # counts above by position.
+                tuple(run["id"] for run in runs if run["status"] == "running"),
             )
     except NotABsbStoreError as exc:
         raise StoreUnreadableError(f"{exc}, or pick another file on the Settings page") from None

