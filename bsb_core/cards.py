@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from bsb_core.atomic_write import write_atomically
 from bsb_core.store import Store
 
 log = logging.getLogger(__name__)
@@ -109,14 +110,21 @@ def render_pdf(card: Mapping[str, Any]) -> bytes:
 
 
 def write_card(card: Mapping[str, Any], path: str | Path, fmt: str = "json") -> Path:
-    """Write ``card`` to ``path`` as ``json`` or ``pdf`` and return the path."""
+    """Write ``card`` to ``path`` as ``json`` or ``pdf`` and return the path.
+
+    The file is written under a temporary name and renamed at the end, so an existing file is
+    replaced only by a complete card. Raises :class:`CardValidationError` before anything is
+    written, and OSError when the file cannot be written (FileNotFoundError for a missing folder).
+    """
     if fmt not in CARD_FORMATS:
         raise ValueError(f"unknown card format {fmt!r}: expected one of {', '.join(CARD_FORMATS)}")
     path = Path(path)
     if fmt == "json":
-        path.write_text(card_json(card), encoding="utf-8")
+        text = card_json(card)
+        write_atomically(path, lambda stream: stream.write(text))
     else:
-        path.write_bytes(render_pdf(card))
+        data = render_pdf(card)
+        write_atomically(path, lambda stream: stream.write(data), binary=True)
     log.info("wrote %s card of %s to %s", fmt, card.get("model"), path)
     return path
 

@@ -2,27 +2,53 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
 import click
 
 from bsb_core.cli import db_option, main
-from bsb_core.recommend import LENGTHS, LEVELS, PRESETS, RESPONSE_FORMATS, TONES, Recommendation, TaskProfile
 from bsb_core.cli_core import open_store
+from bsb_core.cli_output import check_output_folder, write_error
+from bsb_core.recommend import LENGTHS, LEVELS, PRESETS, RESPONSE_FORMATS, TONES, Recommendation, TaskProfile
+from bsb_core.scope import resolve_scope
+from bsb_core.store import Store
 
 SCOPE_HELP = "Scope: all, run:<id>, or a date range <from>..<to> (ISO dates, inclusive)."
 
 
-def _load_cards(db: str | None, scope: str) -> list[dict]:
-    """Return the cards of ``scope`` (stored, else computed now); usage errors for a bad scope."""
+def _load_cards(store: Store, scope: str) -> list[dict]:
+    """Return the cards of ``scope`` (stored, else computed now); a bad scope or unknown run is a usage error.
+
+    An empty scope is an error too, because neither `bsb card` nor `bsb recommend` has anything to show.
+    """
     from bsb_core.cards import store_cards
 
-    with open_store(db, must_exist=True) as store:
-        try:
-            return store_cards(store, scope)
-        except ValueError as error:
-            raise click.UsageError(str(error)) from None
+    try:
+        resolve_scope(store, scope)
+        cards = store_cards(store, scope)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    if not cards:
+        raise click.ClickException(f"no scored responses in scope {scope}: run `bsb score` first, or pick another scope")
+    return cards
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """Return "; did you mean X?" naming the known names closest to ``name``, or "" when none is close.
+
+    A name that matches the part after the provider (``terse`` for ``sim/terse``) comes first;
+    otherwise :func:`difflib.get_close_matches` picks up to three, ignoring case.
+    """
+    by_lower = {known_name.lower(): known_name for known_name in known}
+    requested = name.lower()
+    matches = [known_name for lower, known_name in by_lower.items() if lower.partition("/")[2] == requested]
+    if not matches:
+        matches = [by_lower[lower] for lower in difflib.get_close_matches(requested, list(by_lower), n=3)]
+    if not matches:
+        return ""
+    return f"; did you mean {' or '.join(matches)}?"
 
 
 @main.command("card")
@@ -42,18 +68,33 @@ def card_command(model: str, fmt: str, output: Path | None, scope: str, db: str 
     """
     from bsb_core.cards import CardNotFoundError, CardValidationError, card_json, find_card, write_card
 
-    cards = _load_cards(db, scope)
-    if not cards:
-        raise click.ClickException(f"no scored responses in scope {scope}: run `bsb score` (and `bsb signatures --refresh`) first")
+    path = output
+    if path is None and fmt == "pdf":
+        path = Path(model.replace("/", "_") + ".pdf")
+    if path is not None:
+        check_output_folder(path)
+
+    with open_store(db, must_exist=True) as store:
+        cards = _load_cards(store, scope)
+        try:
+            card = find_card(cards, model)
+        except CardNotFoundError as error:
+            model_names = [str(row["name"]) for row in store.models()]
+            if model in model_names:
+                raise click.ClickException(
+                    f"model {model!r} has no scored responses in scope {scope}: run `bsb score` first, or pick another scope"
+                ) from None
+            raise click.ClickException(str(error) + did_you_mean(model, model_names)) from None
+
     try:
-        card = find_card(cards, model)
-        if fmt == "json" and output is None:
+        if path is None:
             click.echo(card_json(card), nl=False)
             return
-        path = output or Path(model.replace("/", "_") + ".pdf")
         write_card(card, path, fmt)
-    except (CardNotFoundError, CardValidationError) as error:
+    except CardValidationError as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise write_error(path, error) from None
     click.echo(f"wrote {fmt} card of {model} to {path}", err=True)
 
 
@@ -102,9 +143,8 @@ def recommend_command(
     except ProfileError as error:
         raise click.UsageError(str(error)) from None
 
-    cards = _load_cards(db, scope)
-    if not cards:
-        raise click.ClickException(f"no scored responses in scope {scope}: run `bsb score` (and `bsb signatures --refresh`) first")
+    with open_store(db, must_exist=True) as store:
+        cards = _load_cards(store, scope)
     ranking = recommend(cards, profile)[:top]
 
     if fmt == "json":

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bsb_core.cli import main
+from bsb_core.cli_output import print_table
 from bsb_core.config import DEFAULT_SIM_PERSONAS, Config, ConfigError, load_config, split_spec
 from bsb_core.secrets import KeyringUnavailableError, env_vars_for, key_sources, keyring_available, keyring_backend_name
 
@@ -147,7 +148,7 @@ def collect_command(
     _quiet_instructor()
     console = Console(stderr=True)
     with _open_store(path) as store, Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         tasks: dict[str, Any] = {}
 
@@ -252,17 +253,47 @@ def keys_group() -> None:
     """Manage API keys in the OS keyring (service "bsb"); environment variables take precedence."""
 
 
+def config_key_names(config: Config) -> dict[str, str | None]:
+    """Return {key name: api_key_env or None} of the configured models that need a key (every provider but sim)."""
+    names: dict[str, str | None] = {}
+    for model in config.models:
+        if model.provider in ("sim",):
+            continue
+        name = model.key_name or model.provider
+        if model.api_key_env or name not in names:
+            names[name] = model.api_key_env
+    return names
+
+
 @keys_group.command("set")
 @click.argument("provider")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the key from standard input instead of a hidden prompt.")
-def keys_set(provider: str, from_stdin: bool) -> None:
-    """Store the API key for PROVIDER (openai, anthropic, google, openrouter, ...) in the keyring."""
-    from bsb_core.secrets import set_key, validate_key_name
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file whose models' key names are accepted too.")
+def keys_set(provider: str, from_stdin: bool, config_file: str | None) -> None:
+    """Store the API key for PROVIDER (openai, anthropic, google, openrouter, ...) in the keyring.
+
+    PROVIDER is a known provider or the key_name of a [[models]] entry in the config file.
+    """
+    from bsb_core.secrets import KNOWN_KEY_NAMES, require_keyring, set_key, validate_key_name
 
     try:
         validate_key_name(provider)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="PROVIDER") from None
+    if provider not in KNOWN_KEY_NAMES:
+        config = _load(config_file)
+        if provider not in config_key_names(config):
+            raise click.BadParameter(
+                f"unknown key name {provider!r}: use one of {', '.join(KNOWN_KEY_NAMES)}, or set key_name = \"{provider}\""
+                f" for a model under [[models]] in {config.source or 'bsb.toml'} first",
+                param_hint="PROVIDER",
+            )
+    # Checked before the prompt, so the user does not type a key that cannot be stored.
+    try:
+        require_keyring(provider)
+    except KeyringUnavailableError as exc:
+        raise click.ClickException(str(exc)) from None
+
     value = sys.stdin.readline().strip() if from_stdin else click.prompt(f"API key for {provider}", hide_input=True)
     try:
         set_key(provider, value)
@@ -279,15 +310,9 @@ def keys_set(provider: str, from_stdin: bool) -> None:
 def keys_list(config_file: str | None) -> None:
     """List providers and where each key comes from (environment, keyring or not set); never the key."""
     config = _load(config_file)
-    names: list[str] = []
-    api_key_envs: dict[str, str] = {}
-    for model in config.models:
-        if model.provider in ("sim",):
-            continue
-        name = model.key_name or model.provider
-        names.append(name)
-        if model.api_key_env:
-            api_key_envs[name] = model.api_key_env
+    configured = config_key_names(config)
+    names = list(configured)
+    api_key_envs = {name: env for name, env in configured.items() if env}
     from bsb_core.secrets import ENV_VARS
 
     table = Table(title=f"API keys (keyring backend: {keyring_backend_name()})")
@@ -299,7 +324,7 @@ def keys_list(config_file: str | None) -> None:
         if found.problem:
             source += f" (invalid: {found.problem})"
         table.add_row(found.name, source, ", ".join(env_vars_for(found.name, api_key_envs.get(found.name))))
-    Console().print(table)
+    print_table(table)
     if not keyring_available():
         click.echo("No OS keyring backend is available here: set the environment variables listed above.")
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sqlite3
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bsb_core.cli import db_option, main
+from bsb_core.cli_output import check_output_folder, print_table, write_output_file
 from bsb_core.paths import db_path
 from bsb_core.store import NotABsbStoreError, ReadOnlyStoreError, Store
 
@@ -31,7 +30,8 @@ console = Console(stderr=True)
 def progress_bar() -> Progress:
     """Return a rich progress bar that writes to stderr and hides itself when not a terminal."""
     return Progress(
-        TextColumn("{task.description}"),
+        # The description contains file names, which may contain brackets that are not Rich markup.
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -53,7 +53,7 @@ def open_store(db: str | None, must_exist: bool = False) -> Iterator[Store]:
     path = db_path(db)
     if must_exist and str(path) != ":memory:" and not path.exists():
         raise click.ClickException(
-            f"no store at {path}: check the path (--db, BSB_DB or bsb.toml's database), or create one with"
+            f"no store at {path.absolute()}: check the path (--db, BSB_DB or bsb.toml's database), or create one with"
             " `bsb run`, `bsb collect` or `bsb import FILE`"
         )
     try:
@@ -61,7 +61,7 @@ def open_store(db: str | None, must_exist: bool = False) -> Iterator[Store]:
     except (NotABsbStoreError, ReadOnlyStoreError) as error:
         raise click.ClickException(str(error)) from None
     except (sqlite3.Error, OSError) as error:
-        raise click.ClickException(f"cannot open the store {path}: {store_error_hint(path, error)}") from None
+        raise click.ClickException(f"cannot open the store {path.absolute()}: {store_error_hint(path, error)}") from None
     with store:
         yield store
 
@@ -72,7 +72,8 @@ def store_error_hint(path: Path, error: BaseException) -> str:
     if path.is_dir():
         return f"{text}; it is a folder: pass --db (or set BSB_DB) with a file path such as {path / 'bsb.db'}"
     if "not a database" in text:
-        return f"{text}; the file is not a SQLite database: pass --db with a BSB store or a new file name"
+        # SQLite's own text ("file is not a database") would only repeat this message.
+        return "the file is not a SQLite database: pass --db with a BSB store or a new file name"
     if "readonly" in text or "unable to open" in text or isinstance(error, PermissionError):
         return (
             f"{text}; SQLite must be able to write the store and create its -wal and -shm files in the same folder:"
@@ -207,7 +208,7 @@ def models_command(as_json: bool, db: str | None) -> None:
     table = Table("model", "provider", "responses", "failed", "simulated")
     for row in rows:
         table.add_row(row["name"], row["provider"], str(row["responses"]), str(row["failed"] or 0), "yes" if row["simulated"] else "")
-    Console().print(table)
+    print_table(table)
 
 
 @main.command("metrics")
@@ -233,7 +234,7 @@ def metrics_command(fmt: str) -> None:
     table = Table("metric", "family", "unit", "direction", "definition")
     for metric in REGISTRY:
         table.add_row(metric.name, metric.family, metric.unit, metric.direction, metric.definition)
-    Console(width=200).print(table)
+    print_table(table, width=200)
 
 
 @main.command("export")
@@ -249,8 +250,8 @@ def export_command(fmt: str, output: Path | None, db: str | None) -> None:
     from bsb_core.exporting import write_csv, write_jsonl
     from bsb_core.metrics.engine import METRIC_SET_VERSION
 
-    if output and not output.parent.is_dir():
-        raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
+    if output:
+        check_output_folder(output)
     with open_store(db, must_exist=True) as store, store.lenient_text(), store.read_snapshot():
 
         def rows() -> Iterator[dict[str, Any]]:
@@ -259,33 +260,14 @@ def export_command(fmt: str, output: Path | None, db: str | None) -> None:
         try:
             if output is None:
                 count = write_jsonl(rows(), sys.stdout) if fmt == "jsonl" else write_csv(rows, sys.stdout)
+            elif fmt == "jsonl":
+                count = write_output_file(output, lambda stream: write_jsonl(rows(), stream))
             else:
-                count = _export_to_file(rows, fmt, output)
+                count = write_output_file(output, lambda stream: write_csv(rows, stream))
         except sqlite3.Error as error:
             raise click.ClickException(f"cannot read the store {store.path}: {store_error_hint(store.path, error)}") from None
     if output:
         click.echo(f"exported {count} responses to {output}", err=True)
-
-
-def _export_to_file(rows: Callable[[], Iterator[dict[str, Any]]], fmt: str, output: Path) -> int:
-    from bsb_core.exporting import write_csv, write_jsonl
-
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {output}: {error.strerror}; check the folder's permissions") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            count = write_jsonl(rows(), stream) if fmt == "jsonl" else write_csv(rows, stream)
-        # mkstemp creates the file as 0600; give the export the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return count
 
 
 __all__ = ["csv", "progress_bar"]

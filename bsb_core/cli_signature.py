@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from bsb_core.cli import db_option, main
 from bsb_core.cli_core import open_store
+from bsb_core.cli_output import print_table
+from bsb_core.scope import resolve_scope
 
 SCOPE_HELP = "Scope: all, run:<id>, or a date range <from>..<to> (ISO dates, inclusive)."
 
@@ -25,6 +26,7 @@ def signatures_command(scope: str, refresh: bool, as_json: bool, db: str | None)
 
     with open_store(db, must_exist=not refresh) as store:
         try:
+            resolve_scope(store, scope)
             if refresh:
                 written = refresh_signatures(store, scope)
                 click.echo(f"stored {written} signature cards for scope {scope}", err=True)
@@ -33,6 +35,9 @@ def signatures_command(scope: str, refresh: bool, as_json: bool, db: str | None)
             raise click.UsageError(str(error)) from None
     if as_json:
         click.echo(json.dumps(cards, indent=2, ensure_ascii=False))
+        return
+    if not cards and refresh:
+        click.echo(f"no scored responses in scope {scope}: run `bsb score` first, or pick another scope")
         return
     if not cards:
         click.echo(f"no signature cards for scope {scope}: run `bsb signatures --refresh --scope {scope}`")
@@ -44,7 +49,7 @@ def signatures_command(scope: str, refresh: bool, as_json: bool, db: str | None)
             cells.append("–" if trait["percentile"] is None else f"{trait['percentile']:.0f}")
         name = card["model"] + (" (simulated)" if card["simulated"] else "")
         table.add_row(name, str(card["n_responses"]), *cells)
-    Console(width=200).print(table)
+    print_table(table, width=200)
 
 
 @main.command("diff")
@@ -70,6 +75,8 @@ def diff_command(models: tuple[str, ...], scopes: tuple[str, ...], alpha: float,
         raise click.UsageError("give two models (bsb diff MODEL_A MODEL_B) or one model and two scopes (bsb diff MODEL --scope A --scope B)")
     with open_store(db, must_exist=True) as store:
         try:
+            for _, scope in pairs:
+                resolve_scope(store, scope)
             a, b = (response_signature(store, model, scope) for model, scope in pairs)
         except ValueError as error:
             raise click.UsageError(str(error)) from None
@@ -79,14 +86,18 @@ def diff_command(models: tuple[str, ...], scopes: tuple[str, ...], alpha: float,
         click.echo(json.dumps({"a": a.model + f" [{a.scope}]", "b": b.model + f" [{b.scope}]", "alpha": alpha, "diffs": [d.to_dict() for d in shown]}, indent=2))
         return
     tested = sum(d.p_value is not None for d in diffs)
-    title = f"{b.model} [{b.scope}] vs. {a.model} [{a.scope}]: {sum(d.significant for d in diffs)} of {tested} tested metrics changed (FDR {alpha})"
+    changed = sum(d.significant for d in diffs)
+    title = (
+        f"A = {a.model} [{a.scope}], B = {b.model} [{b.scope}]: {changed} of {tested} tested metrics changed"
+        f" (FDR {alpha}); effect is B - A"
+    )
     table = Table("metric", "stream", "mean A", "mean B", "B - A", "effect size", "q", "changed", title=title)
     for d in shown:
         table.add_row(
             d.metric, d.stream, _number(d.mean_a), _number(d.mean_b), _number(d.difference), _number(d.effect_size),
             _number(d.q_value), "yes" if d.significant else "",
         )
-    Console(width=200).print(table)
+    print_table(table, width=200)
 
 
 @main.group("validate")
@@ -110,6 +121,7 @@ def identify_command(scope: str, group_sizes: tuple[int, ...], as_json: bool, db
 
     with open_store(db, must_exist=True) as store:
         try:
+            resolve_scope(store, scope)
             report = identify_store(store, scope, group_sizes=tuple(group_sizes))
         except ValueError as error:
             raise click.UsageError(str(error)) from None
@@ -138,6 +150,7 @@ def attribute_command(source, scope: str, each: bool, as_json: bool, db: str | N
         raise click.UsageError(f"{source.name}: no text found; pass a non-empty file or standard input")
     with open_store(db, must_exist=True) as store:
         try:
+            resolve_scope(store, scope)
             attributor = build_attributor(store, scope)
         except ValueError as error:
             raise click.UsageError(str(error)) from None

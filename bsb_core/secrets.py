@@ -38,6 +38,10 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "openai-compatible": ("OPENAI_COMPATIBLE_API_KEY",),
 }
 
+# Key names BSB itself looks up: the providers above, and ollama, whose key is optional.
+# Other names come from the key_name of a [[models]] entry in bsb.toml.
+KNOWN_KEY_NAMES: tuple[str, ...] = (*ENV_VARS, "ollama")
+
 KEY_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 # Shapes of common provider keys, removed from error text even when the key was never loaded here.
@@ -165,6 +169,15 @@ def keyring_available() -> bool:
     return float(getattr(keyring.get_keyring(), "priority", 1)) > 0
 
 
+def require_keyring(name: str) -> None:
+    """Raise :class:`KeyringUnavailableError` naming the environment variables of ``name`` when no keyring backend is usable.
+
+    ``bsb keys set`` calls it before it asks for the key, so the user does not type a key that cannot be stored.
+    """
+    if not keyring_available():
+        raise KeyringUnavailableError(_unavailable_message(name))
+
+
 def resolve_key(name: str, *, api_key_env: str | None = None) -> KeyLookup:
     """Find the key for ``name``: its environment variables first, then the keyring."""
     for variable in env_vars_for(name, api_key_env):
@@ -204,8 +217,7 @@ def set_key(name: str, value: str) -> None:
     problem = key_problem(value)
     if problem is not None:
         raise ValueError(f"invalid key for {name!r}: {problem}; enter the key alone, as the provider shows it")
-    if not keyring_available():
-        raise KeyringUnavailableError(_unavailable_message(name))
+    require_keyring(name)
     try:
         keyring.set_password(SERVICE, name, value)
     except Exception as exc:  # any backend error, as in resolve_key
@@ -241,6 +253,7 @@ def key_sources(names: list[str] | None = None, api_key_envs: dict[str, str] | N
 __all__ = [
     "SERVICE",
     "ENV_VARS",
+    "KNOWN_KEY_NAMES",
     "KeyLookup",
     "KeyringUnavailableError",
     "delete_key",
@@ -250,6 +263,7 @@ __all__ = [
     "keyring_available",
     "keyring_backend_name",
     "register_secret",
+    "require_keyring",
     "resolve_key",
     "scrub",
     "scrub_known",

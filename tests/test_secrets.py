@@ -208,3 +208,60 @@ def test_cli_no_backend_error(no_keyring, clean_env):
     assert result.exit_code == 1
     assert "OPENAI_API_KEY" in result.output
     assert KEY not in result.output
+
+
+def test_cli_no_backend_before_prompt(no_keyring, clean_env):
+    result = CliRunner().invoke(main, ["keys", "set", "openai"])
+
+    assert result.exit_code == 1
+    assert "API key for" not in result.output
+    assert "OPENAI_API_KEY" in result.output
+
+
+def test_cli_no_backend_before_stdin(no_keyring, clean_env):
+    result = CliRunner().invoke(main, ["keys", "set", "groq", "--stdin"], input=f"{KEY}\n")
+
+    assert result.exit_code == 1
+    assert "GROQ_API_KEY" in result.output
+    assert KEY not in result.output
+
+
+def test_cli_unknown_name_before_prompt(memory_keyring, clean_env, tmp_path):
+    clean_env.chdir(tmp_path)
+    clean_env.delenv("BSB_CONFIG", raising=False)
+    result = CliRunner().invoke(main, ["keys", "set", "nosuchprovider"], input=f"{KEY}\n")
+
+    assert result.exit_code == 2
+    assert "unknown key name 'nosuchprovider'" in result.output
+    assert "API key for" not in result.output
+    assert memory_keyring.passwords == {}
+
+
+def test_cli_config_key_name_allowed(memory_keyring, clean_env, tmp_path):
+    clean_env.chdir(tmp_path)
+    clean_env.delenv("BSB_CONFIG", raising=False)
+    (tmp_path / "bsb.toml").write_text(
+        '[[models]]\nspec = "openai-compatible/llama"\nbase_url = "http://127.0.0.1:9/v1"\nkey_name = "myproxy"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["keys", "set", "myproxy", "--stdin"], input=f"{KEY}\n")
+
+    assert result.exit_code == 0, result.output
+    assert memory_keyring.passwords[("bsb", "myproxy")] == KEY
+    assert KEY not in result.output
+
+
+def test_cli_config_option_key_name(memory_keyring, clean_env, tmp_path):
+    config = tmp_path / "other.toml"
+    config.write_text('[[models]]\nspec = "openai-compatible/llama"\nbase_url = "http://127.0.0.1:9/v1"\nkey_name = "lab"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["keys", "set", "lab", "--config", str(config), "--stdin"], input=f"{KEY}\n")
+
+    assert result.exit_code == 0, result.output
+    assert memory_keyring.passwords[("bsb", "lab")] == KEY
+
+
+def test_cli_ollama_name_allowed(memory_keyring, clean_env):
+    result = CliRunner().invoke(main, ["keys", "set", "ollama", "--stdin"], input=f"{KEY}\n")
+
+    assert result.exit_code == 0, result.output
+    assert memory_keyring.passwords[("bsb", "ollama")] == KEY

@@ -37,8 +37,20 @@ def test_signatures_json_cards(db):
 
 
 def test_signatures_empty_scope_hint(db):
-    result = run("signatures", "--scope", "run:99", "--db", db)
+    result = run("signatures", "--scope", "2000-01-01..2000-01-31", "--db", db)
     assert "--refresh" in result.output
+
+
+def test_signatures_refresh_empty_scope(db):
+    result = run("signatures", "--refresh", "--scope", "2000-01-01..2000-01-31", "--db", db)
+    assert "run `bsb score` first" in result.output
+    assert "--refresh" not in result.output
+
+
+def test_signatures_unknown_run_fails(db):
+    result = run("signatures", "--scope", "run:99", "--db", db)
+    assert result.exit_code == 2
+    assert "run 99 not found; runs in the store: 1" in result.output
 
 
 def test_signatures_bad_scope_fails(db):
