@@ -267,7 +267,10 @@ def config_key_names(config: Config) -> dict[str, str | None]:
 
 @keys_group.command("set")
 @click.argument("provider")
-@click.option("--stdin", "from_stdin", is_flag=True, help="Read the key from standard input instead of a hidden prompt.")
+@click.option(
+    "--stdin", "from_stdin", is_flag=True,
+    help="Read the key from standard input instead of a hidden prompt (the default when standard input is not a terminal).",
+)  # fmt: skip
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file whose models' key names are accepted too.")
 def keys_set(provider: str, from_stdin: bool, config_file: str | None) -> None:
     """Store the API key for PROVIDER (openai, anthropic, google, openrouter, ...) in the keyring.
@@ -294,7 +297,12 @@ def keys_set(provider: str, from_stdin: bool, config_file: str | None) -> None:
     except KeyringUnavailableError as exc:
         raise click.ClickException(str(exc)) from None
 
-    value = sys.stdin.readline().strip() if from_stdin else click.prompt(f"API key for {provider}", hide_input=True)
+    # Without a terminal (a pipe, a script) a hidden prompt cannot hide anything and Python
+    # warns, so the key is read from standard input as with --stdin.
+    if from_stdin or not sys.stdin.isatty():
+        value = sys.stdin.readline().strip()
+    else:
+        value = click.prompt(f"API key for {provider}", hide_input=True)
     try:
         set_key(provider, value)
     except (KeyringUnavailableError, ValueError) as exc:

@@ -179,6 +179,16 @@ def test_cli_set_and_list(memory_keyring, clean_env):
     assert KEY not in listed.output
 
 
+def test_cli_set_piped_without_prompt(memory_keyring, clean_env):
+    # CliRunner's standard input is not a terminal, like a pipe: no hidden prompt (and no
+    # GetPassWarning), the key is read as with --stdin.
+    result = CliRunner().invoke(main, ["keys", "set", "openai"], input=f"{KEY}\n")
+
+    assert result.exit_code == 0, result.output
+    assert "API key for" not in result.output
+    assert memory_keyring.passwords[("bsb", "openai")] == KEY
+
+
 def test_cli_list_shows_env_source(memory_keyring, clean_env):
     clean_env.setenv("ANTHROPIC_API_KEY", KEY)
     result = CliRunner().invoke(main, ["keys", "list"])
