@@ -8,6 +8,7 @@ Used by ``make run`` (through scripts/serve_app.sh), the browser tests and the U
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -111,12 +112,8 @@ class AppServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"the app server exited with status {self.process.returncode}; see {self.log_file}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            if _is_healthy(self.port):
+                return
             time.sleep(0.25)
         raise RuntimeError(f"the app server on {self.url} did not respond within {timeout_s:.0f} s; see {self.log_file}")
 
@@ -140,13 +137,91 @@ class AppServer:
         self.stop()
 
 
+def state_file() -> Path:
+    """Return the file that lists the background servers started here (``$BSB_APP_STATE`` overrides it)."""
+    return Path(os.environ.get("BSB_APP_STATE") or REPO_ROOT / ".bsb-app.json")
+
+
+def served_store(db: str | None) -> str:
+    """Return the absolute path of the store a server started with ``db`` shows, resolved as the app resolves it."""
+    from ui.data import resolve_location
+
+    if db is not None:
+        return str(Path(db).resolve())
+    # The server runs in REPO_ROOT, where ./bsb.db and bsb.toml are looked up.
+    previous = Path.cwd()
+    os.chdir(REPO_ROOT)
+    try:
+        return str(resolve_location().path)
+    finally:
+        os.chdir(previous)
+
+
+def _is_healthy(port: int) -> bool:
+    """Return True when the app on ``ADDRESS:port`` returns ``ok`` from its health endpoint."""
+    try:
+        with urllib.request.urlopen(f"http://{ADDRESS}:{port}/_stcore/health", timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _group_is_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_servers() -> list[dict[str, object]]:
+    """Return the recorded background servers whose process group still runs; an unreadable list counts as empty."""
+    try:
+        entries = json.loads(state_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(entries, list):
+        return []
+    alive = []
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("group"), int) and isinstance(entry.get("port"), int):
+            if _group_is_alive(entry["group"]):
+                alive.append(entry)
+    return alive
+
+
+def record_server(server: AppServer, store: str) -> None:
+    """Add a started background server to the state file, dropping the entries of stopped ones."""
+    entries = [*running_servers(), {"group": server.process.pid, "port": server.port, "store": store, "log": str(server.log_file)}]
+    try:
+        state_file().write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        log.warning("could not record the app server in %s: %s", state_file(), error)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Serve the app on 127.0.0.1 and print its address; detach unless ``--foreground``."""
+    """Serve the app on 127.0.0.1 and print its address; detach unless ``--foreground``.
+
+    In the background, a server already started here for the same store is reused: its
+    address is printed again instead of starting a second one.
+    """
     parser = argparse.ArgumentParser(prog="python -m ui.server", description="Serve the BSB app on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"Port to try first (default {DEFAULT_PORT}); the next free one is used when it is taken.")
     parser.add_argument("--db", default=None, help="Store to show. Default: $BSB_DB, bsb.toml's database, else ./bsb.db.")
     parser.add_argument("--foreground", action="store_true", help="Keep the server attached to this terminal until Ctrl-C.")
+    parser.add_argument("--new", action="store_true", help="Start another server even when one already serves this store.")
     args = parser.parse_args(argv)
+
+    store = served_store(args.db)
+    if not args.foreground and not args.new:
+        for entry in running_servers():
+            if entry.get("store") == store and _is_healthy(int(entry["port"])):
+                group = entry["group"]
+                print(f"BSB app already serving at http://{ADDRESS}:{entry['port']}")
+                print(f"  server process group {group}, log {entry.get('log')}; stop it with: kill -- -{group}")
+                return 0
 
     server = AppServer(port=free_port(args.port), db=args.db)
     try:
@@ -157,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"BSB app serving at {server.url}")
     if not args.foreground:
+        record_server(server, store)
         print(f"  server process group {server.process.pid}, log {server.log_file}; stop it with: kill -- -{server.process.pid}")
         return 0
     try:
