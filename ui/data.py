@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from bsb_core.config import ConfigError, load_config
-from bsb_core.paths import db_path
 from bsb_core.store import NotABsbStoreError, ReadOnlyStoreError, Store
+from ui.location import StoreLocation, resolve_location
 
 log = logging.getLogger(__name__)
 
@@ -31,37 +28,8 @@ DB_OVERRIDE_KEY = "bsb_db_override"
 CACHE_ENTRIES = 32
 
 
-@dataclass(frozen=True)
-class StoreLocation:
-    """The store file the app reads, where that choice came from, and any config error met on the way."""
-
-    path: Path
-    source: str
-    config_error: str | None = None
-
-    @property
-    def exists(self) -> bool:
-        """True when the store file exists (the app never creates one)."""
-        return self.path.is_file()
-
-
 class StoreUnreadableError(RuntimeError):
     """The store file exists but is not a readable BSB store; the message names the file."""
-
-
-def resolve_location(override: str | None = None) -> StoreLocation:
-    """Return the store path: ``override``, else ``$BSB_DB``, else bsb.toml's ``database``, else ./bsb.db."""
-    if override:
-        return StoreLocation(db_path(override).resolve(), "set on the Settings page")
-    if os.environ.get("BSB_DB"):
-        return StoreLocation(db_path(None).resolve(), "environment variable BSB_DB")
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        return StoreLocation(db_path(None).resolve(), "default ./bsb.db", config_error=str(exc))
-    if config.database:
-        return StoreLocation(db_path(config.database).resolve(), f"database in {config.source}")
-    return StoreLocation(db_path(None).resolve(), "default ./bsb.db")
 
 
 def current_location() -> StoreLocation:

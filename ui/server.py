@@ -144,7 +144,7 @@ def state_file() -> Path:
 
 def served_store(db: str | None) -> str:
     """Return the absolute path of the store a server started with ``db`` shows, resolved as the app resolves it."""
-    from ui.data import resolve_location
+    from ui.location import resolve_location
 
     if db is not None:
         return str(Path(db).resolve())
