@@ -1,4 +1,4 @@
-"""Which store the app shows: ``$BSB_DB``, bsb.toml's ``database`` or ./bsb.db, without importing Streamlit.
+"""The store the app shows: ``$BSB_DB``, bsb.toml's ``database`` or ./bsb.db, resolved without importing Streamlit.
 
 :mod:`ui.server` resolves the store this way too, before any Streamlit import.
 """
