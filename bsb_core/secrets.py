@@ -172,7 +172,7 @@ def keyring_available() -> bool:
 def require_keyring(name: str) -> None:
     """Raise :class:`KeyringUnavailableError` naming the environment variables of ``name`` when no keyring backend is usable.
 
-    ``bsb keys set`` calls it before it asks for the key, so the user does not type a key that cannot be stored.
+    ``bsb keys set`` calls it before it prompts for the key, so the user does not type a key that cannot be stored.
     """
     if not keyring_available():
         raise KeyringUnavailableError(_unavailable_message(name))

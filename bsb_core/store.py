@@ -432,7 +432,7 @@ class Store:
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
-        """Within the block, every read sees the store as it was at the block's first read.
+        """Within the block, every read returns the store as it was at the block's first read.
 
         One read transaction spans the block, so rows that another process commits meanwhile
         stay invisible (in WAL mode writers are not blocked). Do not write inside the block.

@@ -185,8 +185,8 @@ def test_browser_screenshot(name, path, charts, tables, app_url, browser):
 def test_browser_contacts_only_loopback(app_url, browser):
     """Check that no page requests anything outside 127.0.0.1 (icons, fonts and scripts included).
 
-    The pages opened by the tests above count too; this test opens the overview and a card
-    itself so that the check also works when it runs alone.
+    The pages opened by the tests above count too. This test also opens the overview and a
+    card itself, so the check works when it runs alone.
     """
     for path in ("", "card?model=sim/bulleteer"):
         page = open_page(browser, f"{app_url}/{path}")
